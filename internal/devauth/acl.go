@@ -1,0 +1,270 @@
+package devauth
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/thingo-iot/thingo/internal/registry"
+)
+
+// ACL is what one connected device may publish and subscribe to, compiled
+// once at CONNECT from PROTOCOL.md §2 (plus §13.10's RRPC, broadcast and
+// remote config, and §13.9's log topics) and the product's custom topic
+// policies. Checks do no I/O and allocate nothing for exact topics.
+//
+// Exact topics are looked up in a set. A subscription filter that contains
+// wildcards ('+', '#') is granted only when all of these hold:
+//
+//  1. it is a valid MQTT filter and its first level is not a wildcard;
+//  2. it is anchored in the device's own topic space: it has the literal
+//     levels {pid}/{dn} at the position where some topic family of this
+//     device (same first level) carries the device's identity, so every
+//     topic it can match names this device, at the identity position;
+//  3. it overlaps at least one topic the device may subscribe to;
+//  4. it overlaps no topic the device may only publish (no echo of its own
+//     uplinks, e.g. {pid}/{dn}/# is refused because it covers
+//     {pid}/{dn}/event).
+//
+// Topics that satisfy 2 but are neither publish nor subscribe topics of the
+// device can never carry a message (no device may publish there), so
+// covering them is harmless: `$thing/down/+/{pid}/{dn}` is granted,
+// `$thing/+/+/{pid}/{dn}` and `$thing/down/#` are refused.
+//
+// Extra is the extension point for gateways (PROTOCOL.md §8): when set, it
+// is asked about topics and filters the device's own rules refuse, e.g. the
+// topics of a sub-device bound to and online through this gateway. It must
+// be safe for concurrent use and do no I/O. A nil Extra refuses.
+type ACL struct {
+	productID  string
+	deviceName string
+
+	pub map[string]struct{} // exact publish topics
+	sub map[string]struct{} // exact subscribe topics
+
+	// rrpcTxd and rrpcRxd are "$rrpc/txd/{pid}/{dn}/" and
+	// "$rrpc/rxd/{pid}/{dn}/": one more non-empty level follows.
+	rrpcTxd string
+	rrpcRxd string
+
+	// templates are every topic of the device as levels ("+" stands for
+	// the free RRPC id level), for the wildcard rule.
+	templates []template
+	// anchors maps a first level to the levels at which its family
+	// carries {pid}.
+	anchors map[string][]int
+
+	// Extra, when set, may grant what the rules above refuse; see ACL.
+	Extra func(topic string, publish bool) bool
+}
+
+type template struct {
+	levels   []string
+	pub, sub bool
+}
+
+// thingKinds are the kinds of the $thing/up and $thing/down topics.
+var thingKinds = [...]string{"property", "event", "action", "service", "raw"}
+
+// NewACL compiles the permissions of device pid/dn. gateway grants the
+// $gateway topics; policies are the product's custom topics (policies of
+// another product, and names that are empty, contain wildcards or empty
+// levels, are ignored).
+func NewACL(pid, dn string, gateway bool, policies []registry.TopicPolicy) *ACL {
+	a := &ACL{
+		productID:  pid,
+		deviceName: dn,
+		pub:        make(map[string]struct{}),
+		sub:        make(map[string]struct{}),
+		rrpcTxd:    "$rrpc/txd/" + pid + "/" + dn + "/",
+		rrpcRxd:    "$rrpc/rxd/" + pid + "/" + dn + "/",
+		anchors:    make(map[string][]int),
+	}
+	id := pid + "/" + dn
+	// Suffix topics {pid}/{dn}/<name>.
+	a.add(id+"/control", false, true)
+	a.add(id+"/event", true, false)
+	a.add(id+"/data", true, true)
+	for _, p := range policies {
+		if p.ProductID != "" && p.ProductID != pid || !validPolicyName(p.Name) {
+			continue
+		}
+		a.add(id+"/"+p.Name,
+			p.Privilege&registry.PrivilegePublish != 0,
+			p.Privilege&registry.PrivilegeSubscribe != 0)
+	}
+	// Prefix topics <family>/{pid}/{dn}.
+	for _, k := range thingKinds {
+		a.add("$thing/up/"+k+"/"+id, true, false)
+		a.add("$thing/down/"+k+"/"+id, false, true)
+	}
+	pairs := []struct{ up, down string }{
+		{"$ota/report", "$ota/update"},
+		{"$shadow/operation", "$shadow/operation/result"},
+		{"$resource/up/service", "$resource/down/service"},
+		{"$twecall/up/service", "$twecall/down/service"},
+		{"$sys/operation", "$sys/operation/result"},
+		{"$config/operation", "$config/operation/result"},
+		{"$log/operation", "$log/operation/result"},
+	}
+	if gateway {
+		pairs = append(pairs, struct{ up, down string }{"$gateway/operation", "$gateway/operation/result"})
+	}
+	for _, p := range pairs {
+		a.add(p.up+"/"+id, true, false)
+		a.add(p.down+"/"+id, false, true)
+	}
+	a.add("$broadcast/rxd/"+id, false, true)
+	// RRPC: the free id level is a pattern, not an exact topic.
+	a.addTemplate(a.rrpcTxd+"+", true, false)
+	a.addTemplate(a.rrpcRxd+"+", false, true)
+	return a
+}
+
+// ProductID is the product of the device the ACL belongs to.
+func (a *ACL) ProductID() string { return a.productID }
+
+// DeviceName is the name of the device the ACL belongs to.
+func (a *ACL) DeviceName() string { return a.deviceName }
+
+func (a *ACL) add(topic string, pub, sub bool) {
+	if pub {
+		a.pub[topic] = struct{}{}
+	}
+	if sub {
+		a.sub[topic] = struct{}{}
+	}
+	a.addTemplate(topic, pub, sub)
+}
+
+func (a *ACL) addTemplate(topic string, pub, sub bool) {
+	levels := strings.Split(topic, "/")
+	for i := range a.templates {
+		if slices.Equal(a.templates[i].levels, levels) {
+			a.templates[i].pub = a.templates[i].pub || pub
+			a.templates[i].sub = a.templates[i].sub || sub
+			return
+		}
+	}
+	a.templates = append(a.templates, template{levels: levels, pub: pub, sub: sub})
+	for i := 0; i+1 < len(levels); i++ {
+		if levels[i] == a.productID && levels[i+1] == a.deviceName {
+			if !slices.Contains(a.anchors[levels[0]], i) {
+				a.anchors[levels[0]] = append(a.anchors[levels[0]], i)
+			}
+			break
+		}
+	}
+}
+
+// CanPublish reports whether the device may publish on topic.
+func (a *ACL) CanPublish(topic string) bool {
+	if _, ok := a.pub[topic]; ok {
+		return true
+	}
+	if isRRPCTopic(topic, a.rrpcTxd) {
+		return true
+	}
+	return a.Extra != nil && a.Extra(topic, true)
+}
+
+// CanSubscribe reports whether the device may subscribe to filter, which may
+// contain wildcards (see ACL for the rule).
+func (a *ACL) CanSubscribe(filter string) bool {
+	if a.canSubscribe(filter) {
+		return true
+	}
+	return a.Extra != nil && a.Extra(filter, false)
+}
+
+func (a *ACL) canSubscribe(filter string) bool {
+	if _, ok := a.sub[filter]; ok {
+		return true
+	}
+	if !strings.ContainsAny(filter, "+#") {
+		return isRRPCTopic(filter, a.rrpcRxd)
+	}
+	levels, ok := splitFilter(filter)
+	if !ok || isWildcard(levels[0]) || !a.anchored(levels) {
+		return false
+	}
+	subscribable := false
+	for _, t := range a.templates {
+		if !overlaps(levels, t.levels) {
+			continue
+		}
+		if !t.sub {
+			return false // would receive a publish-only topic
+		}
+		subscribable = true
+	}
+	return subscribable
+}
+
+// anchored reports whether the filter carries the literal {pid}/{dn} at an
+// identity position of its family.
+func (a *ACL) anchored(levels []string) bool {
+	for _, i := range a.anchors[levels[0]] {
+		if i+1 < len(levels) && levels[i] == a.productID && levels[i+1] == a.deviceName {
+			return true
+		}
+	}
+	return false
+}
+
+// isRRPCTopic reports whether topic is prefix followed by exactly one
+// non-empty level without wildcards.
+func isRRPCTopic(topic, prefix string) bool {
+	rest, ok := strings.CutPrefix(topic, prefix)
+	return ok && rest != "" && !strings.ContainsAny(rest, "/+#")
+}
+
+// splitFilter splits an MQTT filter into levels and validates the
+// wildcards: '+' and '#' must fill a whole level, '#' only the last one.
+func splitFilter(filter string) ([]string, bool) {
+	if filter == "" {
+		return nil, false
+	}
+	levels := strings.Split(filter, "/")
+	for i, l := range levels {
+		switch {
+		case l == "#" && i != len(levels)-1:
+			return nil, false
+		case l != "+" && l != "#" && strings.ContainsAny(l, "+#"):
+			return nil, false
+		}
+	}
+	return levels, true
+}
+
+func isWildcard(level string) bool { return level == "+" || level == "#" }
+
+// overlaps reports whether filter matches at least one topic of the
+// template, whose "+" levels stand for any single non-empty level.
+func overlaps(filter, tmpl []string) bool {
+	for i, f := range filter {
+		if f == "#" {
+			return true // '#' also matches the parent level
+		}
+		if i >= len(tmpl) {
+			return false
+		}
+		if f != "+" && tmpl[i] != "+" && f != tmpl[i] {
+			return false
+		}
+	}
+	return len(filter) == len(tmpl)
+}
+
+// validPolicyName accepts custom topic names of non-empty levels without
+// wildcards.
+func validPolicyName(name string) bool {
+	if name == "" || strings.ContainsAny(name, "+#\x00") {
+		return false
+	}
+	for l := range strings.SplitSeq(name, "/") {
+		if l == "" {
+			return false
+		}
+	}
+	return true
+}
