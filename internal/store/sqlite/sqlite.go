@@ -1,0 +1,297 @@
+// Package sqlite is the SQLite adapter of the registry store, built on the
+// pure-Go driver modernc.org/sqlite. It is the single-node backend: one
+// database file in WAL mode, one writer connection (writes and transactions
+// queue in Go instead of failing with SQLITE_BUSY) and a pool of read-only
+// connections for lookups, which WAL lets run alongside the writer.
+//
+// The queries live in internal/store/sqlstore and are shared with the
+// PostgreSQL adapter; this package owns the SQLite schema.
+//
+// # Migrations
+//
+// The schema is the numbered files in migrations/, embedded in the binary and
+// applied in order by Open; applied versions are recorded in the
+// schema_migrations table, each file running once in its own transaction. To
+// change the schema, add the next file, e.g. migrations/0002_thing_model.sql,
+// and the same version in internal/store/postgres/migrations (in PostgreSQL's
+// dialect). Never edit a file that has been released: add a new one.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/thingo-iot/thingo/internal/registry"
+	"github.com/thingo-iot/thingo/internal/store/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// busyTimeoutMillis bounds how long a connection waits for a lock held by
+// another process (or a checkpoint) before failing with SQLITE_BUSY.
+const busyTimeoutMillis = 10000
+
+var _ registry.Store = (*Store)(nil)
+
+// Store is a registry.Store in a SQLite database file.
+type Store struct {
+	*sqlstore.Store
+	db *poolDB
+}
+
+// Open opens (creating if needed) the SQLite database at path, a file system
+// path (not ":memory:"), and applies pending migrations.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, ":") || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("open sqlite: invalid database path %q", path)
+	}
+	pragmas := []string{
+		fmt.Sprintf("busy_timeout(%d)", busyTimeoutMillis),
+		"foreign_keys(1)",
+		"synchronous(NORMAL)",
+	}
+	write, err := openDB(ctx, path, slices.Concat(pragmas, []string{"journal_mode(WAL)"}), url.Values{"_txlock": {"immediate"}})
+	if err != nil {
+		return nil, err
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+
+	read, err := openDB(ctx, path, slices.Concat(pragmas, []string{"query_only(1)"}), nil)
+	if err != nil {
+		_ = write.Close()
+		return nil, err
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	read.SetMaxOpenConns(n)
+	read.SetMaxIdleConns(n)
+
+	db := &poolDB{write: write, read: read}
+	s := &Store{db: db}
+	migrations, err := Migrations()
+	if err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	if err := sqlstore.Migrate(ctx, db, migrations, ""); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	s.Store = sqlstore.New(db)
+	return s, nil
+}
+
+// Migrations returns the embedded SQLite migrations in version order.
+func Migrations() ([]sqlstore.Migration, error) {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite migrations: %w", err)
+	}
+	return sqlstore.LoadMigrations(sub)
+}
+
+func openDB(ctx context.Context, path string, pragmas []string, extra url.Values) (*sql.DB, error) {
+	q := url.Values{}
+	for k, v := range extra {
+		q[k] = v
+	}
+	q["_pragma"] = pragmas
+	db, err := sql.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Close closes both connection pools.
+func (s *Store) Close() error {
+	return errors.Join(s.db.close(), s.db.read.Close(), s.db.write.Close())
+}
+
+// maxCachedStmts bounds the prepared read statements kept per store. The
+// queries come from a fixed set in sqlstore; only DeviceStats varies with the
+// number of product ids, so the bound is rarely reached.
+const maxCachedStmts = 256
+
+// poolDB sends reads to the read-only pool and writes and transactions to
+// the single writer connection. Read statements are prepared once and reused.
+type poolDB struct {
+	write *sql.DB
+	read  *sql.DB
+
+	mu    sync.RWMutex
+	stmts map[string]*sql.Stmt // on read
+}
+
+// readStmt returns the prepared read statement for query, or nil when the
+// cache is full and the query should run unprepared.
+func (p *poolDB) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	p.mu.RLock()
+	st, ok := p.stmts[query]
+	full := len(p.stmts) >= maxCachedStmts
+	p.mu.RUnlock()
+	if ok || full {
+		return st, nil
+	}
+	st, err := p.read.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if prev, ok := p.stmts[query]; ok {
+		_ = st.Close()
+		return prev, nil
+	}
+	if p.stmts == nil {
+		p.stmts = make(map[string]*sql.Stmt)
+	}
+	p.stmts[query] = st
+	return st, nil
+}
+
+// close closes the cached statements.
+func (p *poolDB) close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var errs []error
+	for _, st := range p.stmts {
+		errs = append(errs, st.Close())
+	}
+	p.stmts = nil
+	return errors.Join(errs...)
+}
+
+func (p *poolDB) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	return execResult(p.write.ExecContext(ctx, query, args...))
+}
+
+func (p *poolDB) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	st, err := p.readStmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	var rows *sql.Rows
+	if st != nil {
+		rows, err = st.QueryContext(ctx, args...)
+	} else {
+		rows, err = p.read.QueryContext(ctx, query, args...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{rows}, nil
+}
+
+func (p *poolDB) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	st, err := p.readStmt(ctx, query)
+	if err != nil {
+		return errRow{err}
+	}
+	if st == nil {
+		return sqlRow{p.read.QueryRowContext(ctx, query, args...)}
+	}
+	return sqlRow{st.QueryRowContext(ctx, args...)}
+}
+
+func (p *poolDB) Tx(ctx context.Context, fn func(sqlstore.DB) error) error {
+	tx, err := p.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(txDB{tx}); err != nil {
+		return errors.Join(err, tx.Rollback())
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func (p *poolDB) Violation(err error) sqlstore.Violation { return violation(err) }
+
+// txDB runs everything in one transaction on the writer connection.
+type txDB struct{ tx *sql.Tx }
+
+func (t txDB) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	return execResult(t.tx.ExecContext(ctx, query, args...))
+}
+
+func (t txDB) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	rows, err := t.tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{rows}, nil
+}
+
+func (t txDB) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return sqlRow{t.tx.QueryRowContext(ctx, query, args...)}
+}
+
+func (t txDB) Tx(ctx context.Context, fn func(sqlstore.DB) error) error {
+	return fn(t) // already in a transaction
+}
+
+func (t txDB) Violation(err error) sqlstore.Violation { return violation(err) }
+
+func execResult(res sql.Result, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+type sqlRow struct{ row *sql.Row }
+
+func (r sqlRow) Scan(dest ...any) error {
+	err := r.row.Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sqlstore.ErrNoRows
+	}
+	return err
+}
+
+// errRow is a Row whose query could not be prepared.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+type sqlRows struct{ *sql.Rows }
+
+func (r sqlRows) Close() { _ = r.Rows.Close() }
+
+// violation maps SQLite's extended constraint codes.
+func violation(err error) sqlstore.Violation {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return sqlstore.NoViolation
+	}
+	switch se.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+		return sqlstore.UniqueViolation
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return sqlstore.ForeignKeyViolation
+	default:
+		return sqlstore.NoViolation
+	}
+}
