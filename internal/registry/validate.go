@@ -7,11 +7,13 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/thingo-iot/thingo/protocol"
 )
 
 // Limits of names and secrets.
 const (
-	MaxDeviceNameLen  = 48
+	MaxDeviceNameLen  = protocol.MaxDeviceNameLen
 	MaxProductNameLen = 32 // runes
 	MaxProjectNameLen = 64 // runes
 	MaxDescLen        = 512
@@ -19,42 +21,21 @@ const (
 	MaxTopicPolicies  = 50 // per product
 	MinPSKBytes       = 8
 	MaxPSKBytes       = 64
-	productIDLen      = 10
+	productIDLen      = protocol.ProductIDLen
 	pskBytes          = 16
 )
 
 const idAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
-func isNameByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == ':' || c == '_' || c == '-'
-}
+// isNameByte reports whether c may appear in a device name.
+func isNameByte(c byte) bool { return protocol.ValidDeviceName(string(c)) }
 
 // ValidDeviceName reports whether name matches [a-zA-Z0-9:_-]{1,48}.
-func ValidDeviceName(name string) bool {
-	if name == "" || len(name) > MaxDeviceNameLen {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		if !isNameByte(name[i]) {
-			return false
-		}
-	}
-	return true
-}
+func ValidDeviceName(name string) bool { return protocol.ValidDeviceName(name) }
 
 // ValidProductID reports whether id looks like a product id: 10 upper-case
 // letters or digits.
-func ValidProductID(id string) bool {
-	if len(id) != productIDLen {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		if !strings.ContainsRune(idAlphabet, rune(id[i])) {
-			return false
-		}
-	}
-	return true
-}
+func ValidProductID(id string) bool { return protocol.ValidProductID(id) }
 
 // validProductName accepts Tencent's documented [a-zA-Z0-9:_-]{1,32} and,
 // leniently, any Unicode letter or digit (the console accepts Chinese
