@@ -1,0 +1,299 @@
+package broker
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"time"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// Delivery is the outcome of a successful Deliver.
+type Delivery int
+
+const (
+	// Delivered: handed to the device's connection (QoS1: held by the
+	// session until the device acknowledges it).
+	Delivered Delivery = iota + 1
+	// Queued: stored in the offline queue, delivered when the device
+	// resumes its session.
+	Queued
+)
+
+func (d Delivery) String() string {
+	switch d {
+	case Delivered:
+		return "delivered"
+	case Queued:
+		return "queued"
+	}
+	return fmt.Sprintf("Delivery(%d)", int(d))
+}
+
+// delivery tracks one injected downlink while mochi routes it.
+type delivery struct {
+	clientID string
+	dropped  bool
+}
+
+// drain delivers a resumed session's offline queue.
+type drain struct {
+	cl     *mqtt.Client
+	cancel context.CancelFunc
+	mu     sync.Mutex // held while deciding to end; Deliver enqueues under it
+	active bool
+}
+
+// Deliver sends a platform message to a device on topic. An online device
+// subscribed to topic gets it now (Delivered). A QoS1 message for a device
+// that is offline with a persistent session and a matching subscription, or
+// whose session is still receiving its offline queue, is queued (Queued).
+// Otherwise: ErrDeviceOffline, ErrNotSubscribed, or ErrUndelivered when the
+// device's connection could not take it and it could not be queued.
+// Other subscribers of topic (a gateway for its sub-device) receive it too.
+func (b *Broker) Deliver(ctx context.Context, productID, deviceName, topic string, payload []byte, qos byte) (Delivery, error) {
+	if qos > 1 {
+		return 0, ErrInvalidQoS
+	}
+	b.mu.Lock()
+	running := b.running
+	b.mu.Unlock()
+	if !running {
+		return 0, ErrNotRunning
+	}
+	clientID := productID + deviceName
+	cl, ok := b.srv.Clients.Get(clientID)
+	if !ok {
+		return 0, ErrDeviceOffline
+	}
+	_, subscribed := b.srv.Topics.Subscribers(topic).Subscriptions[clientID]
+	queueable := qos == 1 && !cl.Properties.Clean && b.deps.Queue != nil
+	online := !cl.Closed() && b.connOf(cl) != nil
+	if !online {
+		if !queueable || !subscribed {
+			return 0, ErrDeviceOffline
+		}
+		return b.enqueue(ctx, clientID, topic, payload, qos)
+	}
+	if !subscribed {
+		return 0, ErrNotSubscribed
+	}
+	if queueable {
+		if d, queued, err := b.enqueueIfDraining(ctx, clientID, topic, payload, qos); queued {
+			return d, err
+		}
+	}
+	if qos == 1 && cl.State.Inflight.Len() >= b.opts.MaxInflight {
+		if queueable {
+			return b.enqueue(ctx, clientID, topic, payload, qos)
+		}
+		return 0, ErrUndelivered
+	}
+	if !b.inject(clientID, topic, payload, qos) {
+		return Delivered, nil
+	}
+	if queueable {
+		return b.enqueue(ctx, clientID, topic, payload, qos)
+	}
+	return 0, ErrUndelivered
+}
+
+func (b *Broker) enqueue(ctx context.Context, clientID, topic string, payload []byte, qos byte) (Delivery, error) {
+	if err := b.deps.Queue.Enqueue(ctx, clientID, topic, payload, qos); err != nil {
+		return 0, fmt.Errorf("broker: enqueue for %s: %w", clientID, err)
+	}
+	return Queued, nil
+}
+
+// enqueueIfDraining queues the message behind the offline queue being
+// delivered, to keep the order.
+func (b *Broker) enqueueIfDraining(ctx context.Context, clientID, topic string, payload []byte, qos byte) (Delivery, bool, error) {
+	b.mu.Lock()
+	d := b.draining[clientID]
+	b.mu.Unlock()
+	if d == nil {
+		return 0, false, nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.active {
+		return 0, false, nil
+	}
+	res, err := b.enqueue(ctx, clientID, topic, payload, qos)
+	return res, true, err
+}
+
+// inject publishes through mochi's routing as the platform and reports
+// whether mochi dropped it for clientID (outbound buffer full). mochi calls
+// OnPublishDropped synchronously, on this goroutine, with the packet
+// injected here; the token in CorrelationData (never encoded for MQTT 3
+// clients) identifies it.
+func (b *Broker) inject(clientID, topic string, payload []byte, qos byte) (dropped bool) {
+	d := &delivery{clientID: clientID}
+	b.mu.Lock()
+	b.nextTok++
+	tok := b.nextTok
+	b.pending[tok] = d
+	b.mu.Unlock()
+	defer func() {
+		b.mu.Lock()
+		delete(b.pending, tok)
+		b.mu.Unlock()
+	}()
+
+	pk := packets.Packet{
+		FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: qos},
+		TopicName:   topic,
+		Payload:     payload,
+		Properties:  packets.Properties{CorrelationData: binary.BigEndian.AppendUint64(nil, tok)},
+	}
+	if qos > 0 {
+		pk.PacketID = 1 // mochi validates it; the real id is per receiver
+	}
+	if err := b.srv.InjectPacket(b.inline, pk); err != nil {
+		b.log.Warn("inject downlink", "client", clientID, "topic", topic, "error", err)
+		return true
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return d.dropped
+}
+
+// markDropped records that mochi dropped an injected downlink for
+// clientID; it reports whether pk was one.
+func (b *Broker) markDropped(clientID string, pk packets.Packet) bool {
+	if len(pk.Properties.CorrelationData) != 8 || pk.Origin != b.inline.ID {
+		return false
+	}
+	tok := binary.BigEndian.Uint64(pk.Properties.CorrelationData)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	d, ok := b.pending[tok]
+	if !ok {
+		return false
+	}
+	if d.clientID == clientID {
+		d.dropped = true
+	}
+	return true
+}
+
+// startDrain delivers the offline queue of a resumed session, one message
+// per Options.OfflinePacing, in order.
+func (b *Broker) startDrain(cl *mqtt.Client) {
+	b.mu.Lock()
+	if !b.running {
+		b.mu.Unlock()
+		return
+	}
+	ctx, cancel := context.WithCancel(b.runCtx)
+	d := &drain{cl: cl, cancel: cancel, active: true}
+	if old := b.draining[cl.ID]; old != nil {
+		old.cancel()
+	}
+	b.draining[cl.ID] = d
+	b.wg.Add(1)
+	b.mu.Unlock()
+	go func() {
+		defer b.wg.Done()
+		defer cancel()
+		b.runDrain(ctx, d)
+	}()
+}
+
+// stopDrain stops the drain of clientID's session, if any.
+func (b *Broker) stopDrain(clientID string) {
+	b.mu.Lock()
+	d := b.draining[clientID]
+	delete(b.draining, clientID)
+	b.mu.Unlock()
+	if d != nil {
+		d.cancel()
+	}
+}
+
+// stopDrainOf stops the drain of a connection that ended.
+func (b *Broker) stopDrainOf(cl *mqtt.Client) {
+	b.mu.Lock()
+	d := b.draining[cl.ID]
+	if d != nil && d.cl == cl {
+		delete(b.draining, cl.ID)
+	} else {
+		d = nil
+	}
+	b.mu.Unlock()
+	if d != nil {
+		d.cancel()
+	}
+}
+
+func (b *Broker) runDrain(ctx context.Context, d *drain) {
+	clientID := d.cl.ID
+	defer func() {
+		d.mu.Lock()
+		d.active = false
+		d.mu.Unlock()
+		b.mu.Lock()
+		if b.draining[clientID] == d {
+			delete(b.draining, clientID)
+		}
+		b.mu.Unlock()
+	}()
+	t := time.NewTimer(0)
+	defer t.Stop()
+	var after uint64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if d.cl.Closed() {
+			return
+		}
+		seq, topic, payload, qos, ok, err := b.deps.Queue.Next(ctx, clientID, after)
+		if err != nil {
+			if ctx.Err() == nil {
+				b.log.Warn("offline queue read", "client", clientID, "error", err)
+			}
+			return
+		}
+		if !ok {
+			if b.finishDrain(ctx, d) {
+				return
+			}
+			after = 0 // messages arrived meanwhile; read from the start
+			t.Reset(b.opts.OfflinePacing)
+			continue
+		}
+		if _, subscribed := b.srv.Topics.Subscribers(topic).Subscriptions[clientID]; !subscribed {
+			b.log.Info("offline message dropped, no subscription", "client", clientID, "topic", topic)
+		} else if b.inject(clientID, topic, payload, qos) {
+			t.Reset(b.opts.OfflinePacing) // buffer full: retry the same message
+			continue
+		}
+		if err := b.deps.Queue.Delete(ctx, clientID, seq); err != nil {
+			if ctx.Err() == nil {
+				b.log.Warn("offline queue delete", "client", clientID, "error", err)
+			}
+			return
+		}
+		after = seq
+		t.Reset(b.opts.OfflinePacing)
+	}
+}
+
+// finishDrain ends the drain unless a message was queued meanwhile.
+func (b *Broker) finishDrain(ctx context.Context, d *drain) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n, err := b.deps.Queue.Len(ctx, d.cl.ID)
+	if err != nil || n == 0 {
+		d.active = false
+		return true
+	}
+	return false
+}
