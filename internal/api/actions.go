@@ -37,6 +37,16 @@ func (h *Handler) routes() map[string]action {
 		"ListTopicPolicy":     handle(h.listTopicPolicy),
 		"ModifyTopicPolicy":   handle(h.modifyTopicPolicy),
 		"DeleteTopicPolicy":   handle(h.deleteTopicPolicy),
+
+		"DescribeModelDefinition": handle(h.describeModelDefinition),
+		"ModifyModelDefinition":   handle(h.modifyModelDefinition),
+
+		"DescribeDeviceData":        handle(h.describeDeviceData),
+		"DescribeDeviceDataHistory": handle(h.describeDeviceDataHistory),
+		"ControlDeviceData":         handle(h.controlDeviceData),
+		"CallDeviceActionSync":      handle(h.callDeviceActionSync),
+		"CallDeviceActionAsync":     handle(h.callDeviceActionAsync),
+		"ListEventHistory":          handle(h.listEventHistory),
 	}
 }
 

@@ -3,9 +3,12 @@ package api
 import (
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/thingo-iot/thingo/internal/api/tc3"
+	"github.com/thingo-iot/thingo/internal/devicedata"
 	"github.com/thingo-iot/thingo/internal/registry"
+	"github.com/thingo-iot/thingo/internal/thingmodel"
 )
 
 // ErrDeviceOffline is what a Sessions.Publish returns (wrapped or not) when
@@ -44,6 +47,11 @@ const (
 	codeDeviceDisabled          = "FailedOperation.DeviceAlreadyDisabled"
 	codePayloadOverLimit        = "InvalidParameterValue.PayloadOverLimit"
 	codeFailedOperation         = "FailedOperation"
+	codeModelDefineNil          = "InvalidParameterValue.ModelDefineNil"
+	codeActionNilOrNotExist     = "InvalidParameterValue.ActionNilOrNotExist"
+	codeActionInputInvalid      = "InvalidParameter.ActionInputParamsInvalid"
+	codeActionUnreachable       = "FailedOperation.ActionUnreachable"
+	codeTimeout                 = "FailedOperation.Timeout"
 )
 
 // Error is an API error with its Tencent code.
@@ -80,6 +88,8 @@ var mapping = []struct {
 	{registry.ErrPSKNotSupported, codeProductNotSupportPSK, "the product uses certificates; DefinedPsk is not allowed"},
 	{registry.ErrCertUnavailable, codeFailedOperation, "certificate issuing is not configured on this server"},
 	{ErrDeviceOffline, codeDeviceOffline, "device is offline"},
+	{devicedata.ErrNoModel, codeModelDefineNil, "the product has no thing model; define one with ModifyModelDefinition"},
+	{devicedata.ErrDeviceOffline, codeDeviceOffline, "device is offline"},
 }
 
 // toAPIError maps any error to an API error. ok is false for errors that
@@ -87,6 +97,13 @@ var mapping = []struct {
 func toAPIError(err error) (e *Error, ok bool) {
 	if errors.As(err, &e) {
 		return e, true
+	}
+	var de *thingmodel.DefineError
+	if errors.As(err, &de) {
+		if de.ID == "" {
+			return newError(de.Code, "parameter ModelSchema: "+de.Reason), true
+		}
+		return newError(de.Code, "parameter ModelSchema: "+strconv.Quote(de.ID)+": "+de.Reason), true
 	}
 	var inv *registry.InvalidError
 	if errors.As(err, &inv) {

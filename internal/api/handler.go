@@ -46,7 +46,10 @@ type Config struct {
 	Keys     KeyStore          // required
 	// Sessions reaches devices; nil means no broker: nothing to disconnect,
 	// and PublishMessage reports every device offline.
-	Sessions     Sessions
+	Sessions Sessions
+	// Things serves thing models and device data; nil disables those
+	// actions (they answer FailedOperation).
+	Things       ThingData
 	Logger       *slog.Logger     // nil: discard
 	Now          func() time.Time // nil: time.Now
 	MaxBodyBytes int64            // 0: DefaultMaxBodyBytes
@@ -57,6 +60,7 @@ type Handler struct {
 	reg      *registry.Service
 	keys     KeyStore
 	sessions Sessions
+	things   ThingData
 	log      *slog.Logger
 	now      func() time.Time
 	maxBody  int64
@@ -69,7 +73,7 @@ func NewHandler(cfg Config) (*Handler, error) {
 		return nil, errors.New("api: Registry and Keys are required")
 	}
 	h := &Handler{
-		reg: cfg.Registry, keys: cfg.Keys, sessions: cfg.Sessions, log: cfg.Logger,
+		reg: cfg.Registry, keys: cfg.Keys, sessions: cfg.Sessions, things: cfg.Things, log: cfg.Logger,
 		now: cfg.Now, maxBody: cfg.MaxBodyBytes,
 	}
 	if h.sessions == nil {

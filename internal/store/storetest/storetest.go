@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) registry.Store) {
 		{"TopicPolicies", testTopicPolicies},
 		{"TopicPolicyRename", testTopicPolicyRename},
 		{"ConcurrentWrites", testConcurrentWrites},
+		{"DeviceData", testDeviceData},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

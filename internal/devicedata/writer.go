@@ -1,0 +1,149 @@
+package devicedata
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// Defaults of the group commit.
+const (
+	DefaultBatchDelay = 5 * time.Millisecond
+	DefaultBatchItems = 500
+)
+
+type writeReq struct {
+	b    Batch
+	done func(error)
+}
+
+// writer group-commits batches: it waits for a first write, collects more
+// for up to delay or until items rows are pending, writes them in one
+// transaction and then calls every done callback with the outcome.
+type writer struct {
+	store Store
+	in    chan writeReq
+	delay time.Duration
+	items int
+
+	mu     sync.RWMutex // submit holds it shared; closing takes it exclusively
+	closed bool
+}
+
+func newWriter(store Store, delay time.Duration, items int) *writer {
+	return &writer{store: store, in: make(chan writeReq, 4*items), delay: delay, items: items}
+}
+
+// submit queues b; done is called once, after the commit (or failure). It
+// returns ErrStopped without calling done when the writer has stopped.
+func (w *writer) submit(ctx context.Context, b Batch, done func(error)) error {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed {
+		return ErrStopped
+	}
+	select {
+	case w.in <- writeReq{b: b, done: done}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// close refuses further writes, committing queued ones meanwhile so that
+// submitters blocked on a full queue get through, then commits the rest.
+func (w *writer) close() {
+	for !w.mu.TryLock() {
+		w.drain()
+		runtime.Gosched()
+	}
+	w.closed = true
+	w.mu.Unlock()
+	w.drain()
+}
+
+// run writes batches until ctx ends, then writes what is still queued and
+// returns. Writes after ctx ended use a fresh context so that a shutdown
+// does not lose acknowledged-to-be data.
+func (w *writer) run(ctx context.Context) {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		var first writeReq
+		select {
+		case first = <-w.in:
+		case <-ctx.Done():
+			w.close()
+			return
+		}
+		reqs := []writeReq{first}
+		n := first.b.size()
+		timer.Reset(w.delay)
+	collect:
+		for n < w.items {
+			select {
+			case r := <-w.in:
+				reqs = append(reqs, r)
+				n += r.b.size()
+			case <-timer.C:
+				break collect
+			case <-ctx.Done():
+				break collect
+			}
+		}
+		timer.Stop()
+		w.commit(reqs)
+	}
+}
+
+func (w *writer) drain() {
+	for {
+		var reqs []writeReq
+		n := 0
+	take:
+		for n < w.items {
+			select {
+			case r := <-w.in:
+				reqs = append(reqs, r)
+				n += r.b.size()
+			default:
+				break take
+			}
+		}
+		if len(reqs) == 0 {
+			return
+		}
+		w.commit(reqs)
+	}
+}
+
+func (w *writer) commit(reqs []writeReq) {
+	var b Batch
+	for _, r := range reqs {
+		b.append(r.b)
+	}
+	err := w.write(b)
+	if err != nil && len(reqs) > 1 {
+		// One bad write must not fail the others: retry them one by one.
+		for _, r := range reqs {
+			finish(r, w.write(r.b))
+		}
+		return
+	}
+	for _, r := range reqs {
+		finish(r, err)
+	}
+}
+
+func (w *writer) write(b Batch) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return w.store.WriteBatch(ctx, b)
+}
+
+func finish(r writeReq, err error) {
+	if r.done != nil {
+		r.done(err)
+	}
+}
