@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/thingo-iot/thingo/internal/apiclient"
+	"github.com/thingo-iot/thingo/internal/apikey"
+	"github.com/thingo-iot/thingo/internal/app"
+)
+
+const adminUsage = `Usage: thingo admin COMMAND [flags]
+
+Local commands (read the data directory):
+  credentials --data DIR     print the admin API credential (SecretId and SecretKey)
+  ca --data DIR              print the CA certificate (PEM) that certificate devices must trust
+
+API commands (call a running platform; credential from THINGO_ADMIN_SECRET_ID/KEY or --data):
+  create-project  --name NAME [--desc TEXT]
+  create-product  --project ID --name NAME [--auth key|cert] [--gateway] [--desc TEXT]
+  create-device   --product ID --name NAME [--psk BASE64]
+  describe-device --product ID --name NAME
+  list-devices    --product ID [--offset N] [--limit N]
+Common API flags: --api URL (default $THINGO_API_URL or http://127.0.0.1:8080), --data DIR (default ./thingo-data)
+`
+
+func admin(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, adminUsage)
+		return 2
+	}
+	cmd, args := args[0], args[1:]
+	fs := flag.NewFlagSet("thingo admin "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", "./thingo-data", "data directory")
+	apiURL := fs.String("api", firstNonEmpty(getenv("THINGO_API_URL"), "http://127.0.0.1:8080"), "management API URL")
+
+	switch cmd {
+	case "credentials":
+		if fs.Parse(args) != nil {
+			return 2
+		}
+		c, path, err := apikey.Load(*data)
+		if err != nil {
+			fmt.Fprintf(stderr, "thingo admin credentials: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "SecretId:  %s\nSecretKey: %s\n(from %s)\n", c.SecretID, c.SecretKey, path)
+		return 0
+	case "ca":
+		if fs.Parse(args) != nil {
+			return 2
+		}
+		pem, err := os.ReadFile(app.CAFile(*data))
+		if err != nil {
+			fmt.Fprintf(stderr, "thingo admin ca: %v (has `thingo serve --data %s` run once?)\n", err, *data)
+			return 1
+		}
+		_, _ = stdout.Write(pem)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, adminUsage)
+		return 0
+	}
+
+	var (
+		action string
+		req    map[string]any
+	)
+	switch cmd {
+	case "create-project":
+		name := fs.String("name", "", "project name")
+		desc := fs.String("desc", "", "project description")
+		if fs.Parse(args) != nil {
+			return 2
+		}
+		action, req = "CreateProject", map[string]any{"ProjectName": *name, "ProjectDesc": *desc}
+	case "create-product":
+		project := fs.String("project", "", "project id")
+		name := fs.String("name", "", "product name")
+		auth := fs.String("auth", "key", "device authentication: key or cert")
+		gateway := fs.Bool("gateway", false, "gateway product")
+		desc := fs.String("desc", "", "product description")
+		if fs.Parse(args) != nil {
+			return 2
+		}
+		enc := map[string]string{"key": "2", "cert": "1"}[*auth]
+		if enc == "" {
+			fmt.Fprintln(stderr, "thingo admin create-product: --auth must be key or cert")
+			return 2
+		}
+		ptype := 0
+		if *gateway {
+			ptype = 5
+		}
+		action, req = "CreateStudioProduct", map[string]any{
+			"ProductName": *name, "CategoryId": 1, "ProductType": ptype, "EncryptionType": enc,
+			"NetType": "wifi", "DataProtocol": 1, "ProductDesc": *desc, "ProjectId": *project,
+		}
+	case "create-device":
+		product := fs.String("product", "", "product id")
+		name := fs.String("name", "", "device name")
+		psk := fs.String("psk", "", "device secret to use instead of a random one (base64)")
+		if fs.Parse(args) != nil {
+			return 2
+		}
+		action, req = "CreateDevice", map[string]any{"ProductId": *product, "DeviceName": *name}
+		if *psk != "" {
+			req["DefinedPsk"] = *psk
+		}
+	case "describe-device":
+		product := fs.String("product", "", "product id")
+		name := fs.String("name", "", "device name")
+		if fs.Parse(args) != nil {
+			return 2
+		}
+		action, req = "DescribeDevice", map[string]any{"ProductId": *product, "DeviceName": *name}
+	case "list-devices":
+		product := fs.String("product", "", "product id")
+		offset := fs.Int("offset", 0, "offset")
+		limit := fs.Int("limit", 100, "page size (10-100)")
+		if fs.Parse(args) != nil {
+			return 2
+		}
+		action, req = "GetDeviceList", map[string]any{"ProductId": *product, "Offset": *offset, "Limit": *limit}
+	default:
+		fmt.Fprintf(stderr, "thingo admin: unknown command %q\n\n%s", cmd, adminUsage)
+		return 2
+	}
+
+	client, err := newAPIClient(*apiURL, *data, getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "thingo admin %s: %v\n", cmd, err)
+		return 1
+	}
+	var resp map[string]any
+	if err := client.Call(ctx, action, req, &resp); err != nil {
+		fmt.Fprintf(stderr, "thingo admin %s: %v\n", cmd, err)
+		return 1
+	}
+	out, _ := json.MarshalIndent(resp, "", "  ")
+	fmt.Fprintf(stdout, "%s\n", out)
+	return 0
+}
+
+func newAPIClient(url, data string, getenv func(string) string) (*apiclient.Client, error) {
+	id, key := getenv("THINGO_ADMIN_SECRET_ID"), getenv("THINGO_ADMIN_SECRET_KEY")
+	if id == "" || key == "" {
+		c, _, err := apikey.Load(data)
+		if err != nil {
+			return nil, fmt.Errorf("no credential: set THINGO_ADMIN_SECRET_ID and THINGO_ADMIN_SECRET_KEY or point --data at the server's data directory (%s): %w", filepath.Clean(data), err)
+		}
+		id, key = c.SecretID, c.SecretKey
+	}
+	return &apiclient.Client{URL: url, SecretID: id, SecretKey: key}, nil
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

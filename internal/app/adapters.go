@@ -1,0 +1,40 @@
+package app
+
+import (
+	"context"
+	"errors"
+
+	"github.com/thingo-iot/thingo/internal/api"
+	"github.com/thingo-iot/thingo/internal/broker"
+	"github.com/thingo-iot/thingo/internal/devauth"
+	"github.com/thingo-iot/thingo/internal/registry"
+)
+
+// deviceSource serves the registry's device credentials to devauth.
+type deviceSource struct{ reg *registry.Service }
+
+func (s deviceSource) DeviceAuth(ctx context.Context, productID, deviceName string) (devauth.DeviceAuth, error) {
+	c, err := s.reg.DeviceAuth(ctx, productID, deviceName)
+	if err != nil {
+		return devauth.DeviceAuth{}, err
+	}
+	return devauth.DeviceAuth{
+		ProductID: c.ProductID, DeviceName: c.DeviceName, EncryptionType: c.EncryptionType,
+		ProductType: c.ProductType, Enabled: c.Enabled, PSK: c.PSK, CertSHA256: c.CertSHA256, Topics: c.Topics,
+	}, nil
+}
+
+// sessions lets the API reach devices through the broker.
+type sessions struct{ b *broker.Broker }
+
+func (s sessions) Disconnect(ctx context.Context, productID, deviceName string) error {
+	return s.b.Disconnect(ctx, productID, deviceName)
+}
+
+func (s sessions) Publish(ctx context.Context, productID, deviceName, topic string, payload []byte, qos byte) error {
+	_, err := s.b.Deliver(ctx, productID, deviceName, topic, payload, qos)
+	if errors.Is(err, broker.ErrDeviceOffline) || errors.Is(err, broker.ErrNotSubscribed) {
+		return errors.Join(api.ErrDeviceOffline, err)
+	}
+	return err
+}
