@@ -14,7 +14,7 @@ import (
 func TestThingModelDefinition(t *testing.T) {
 	s := startServer(t, t.TempDir())
 	pid := s.newProduct("2")
-	schema, err := os.ReadFile(filepath.Join(sharedDir(t, thingModelsD), "c_sdk_example_config.json"))
+	schema, err := os.ReadFile(filepath.Join("testdata", "c_sdk_example_config.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -123,7 +123,7 @@ func TestThingAcknowledgedReportsSurviveKill(t *testing.T) {
 	s := &server{t: t, api: api}
 	d, err := func() (device, error) {
 		pid := s.newProduct("2")
-		schema, err := os.ReadFile(filepath.Join(sharedDir(t, thingModelsD), "c_sdk_example_config.json"))
+		schema, err := os.ReadFile(filepath.Join("testdata", "c_sdk_example_config.json"))
 		if err != nil {
 			return device{}, err
 		}

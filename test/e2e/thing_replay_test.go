@@ -16,10 +16,8 @@ import (
 )
 
 const (
-	wireDir      = "../../../shared/testdata/wire"
-	thingModelsD = "../../../shared/testdata/thingmodels"
-	wirePID      = "AB12CD34EF"
-	wireDN       = "dev001"
+	wirePID = "AB12CD34EF"
+	wireDN  = "dev001"
 )
 
 // wireLine is one `topic payload` line of a transcript.
@@ -30,7 +28,7 @@ type wireLine struct {
 
 func readWire(t *testing.T, name string) []wireLine {
 	t.Helper()
-	f, err := os.Open(filepath.Join(sharedDir(t, wireDir), name))
+	f, err := os.Open(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,18 +43,6 @@ func readWire(t *testing.T, name string) []wireLine {
 		}
 	}
 	return out
-}
-
-// sharedDir finds the shared spec directory (tests run in test/e2e).
-func sharedDir(t *testing.T, rel string) string {
-	t.Helper()
-	for _, p := range []string{rel, "/work/shared/testdata/" + filepath.Base(rel)} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Skipf("shared test data %s not found", rel)
-	return ""
 }
 
 // inbox collects a device's downlinks.
@@ -102,7 +88,7 @@ func (b *inbox) await(t *testing.T, topic string, match func(map[string]any) boo
 func thingDevice(t *testing.T, s *server, name string) (device, mqtt.Client, *inbox) {
 	t.Helper()
 	pid := s.newProduct("2")
-	schema, err := os.ReadFile(filepath.Join(sharedDir(t, thingModelsD), "c_sdk_example_config.json"))
+	schema, err := os.ReadFile(filepath.Join("testdata", "c_sdk_example_config.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
