@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -88,13 +89,12 @@ func TestServeBinary(t *testing.T) {
 	defer cmd.Process.Kill()
 
 	httpAddr := make(chan string, 1)
-	var logs bytes.Buffer
+	var logs lockedBuffer
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			line := sc.Bytes()
-			logs.Write(line)
-			logs.WriteByte('\n')
+			logs.Write(append(line, '\n'))
 			var rec map[string]any
 			if json.Unmarshal(line, &rec) == nil && rec["msg"] == "thingo serving" {
 				httpAddr <- rec["http"].(string)
@@ -146,4 +146,22 @@ func TestServeBinary(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not stop within 30s of SIGTERM")
 	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for one writer and concurrent readers.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

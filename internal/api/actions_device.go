@@ -2,9 +2,12 @@ package api
 
 import (
 	"context"
+	"encoding/json"
+	"strconv"
 	"strings"
 
 	"github.com/thingo-iot/thingo/internal/registry"
+	"github.com/thingo-iot/thingo/protocol"
 )
 
 func deviceInfo(d registry.Device, p registry.Product, psk string) DeviceInfo {
@@ -56,8 +59,38 @@ func (h *Handler) deleteDevice(ctx context.Context, req *deleteDeviceRequest) (*
 	if err := h.reg.DeleteDevice(ctx, *req.ProductId, *req.DeviceName); err != nil {
 		return nil, err
 	}
-	h.disconnect(ctx, *req.ProductId, *req.DeviceName)
+	h.unbindAndDisconnect(ctx, *req.ProductId, *req.DeviceName)
 	return &resultResponse{ResultCode: "0", ResultMessage: "success"}, nil
+}
+
+// farewell is implemented by Sessions that can write a last message to a
+// device and then close its connection, in that order.
+type farewell interface {
+	DisconnectWith(ctx context.Context, productID, deviceName, topic string, payload []byte) error
+}
+
+// unbindAndDisconnect tells a deleted device that it was removed (PROTOCOL.md
+// §5.7, §13.5: unbind_device on $thing/down/service) and closes its
+// connection. An offline device gets nothing; that is not an error, as the
+// device is gone anyway.
+func (h *Handler) unbindAndDisconnect(ctx context.Context, pid, dn string) {
+	f, ok := h.sessions.(farewell)
+	if !ok {
+		h.disconnect(ctx, pid, dn)
+		return
+	}
+	msg, err := json.Marshal(map[string]any{
+		"method":      "unbind_device",
+		"DeviceId":    pid + "/" + dn,
+		"clientToken": "unbind-" + strconv.FormatInt(h.now().UnixNano(), 36),
+		"timestamp":   h.now().Unix(),
+	})
+	if err == nil {
+		err = f.DisconnectWith(ctx, pid, dn, protocol.ThingDown(protocol.KindService, pid, dn), msg)
+	}
+	if err != nil {
+		h.log.Debug("unbind_device", "product_id", pid, "device_name", dn, "err", err)
+	}
 }
 
 // disconnect closes a device's connection after it was deleted or disabled;
@@ -93,7 +126,7 @@ func (h *Handler) deleteDevices(ctx context.Context, req *deleteDevicesRequest) 
 		if err := h.reg.DeleteDevice(ctx, *it.ProductId, *it.DeviceName); err != nil {
 			return nil, err
 		}
-		h.disconnect(ctx, *it.ProductId, *it.DeviceName)
+		h.unbindAndDisconnect(ctx, *it.ProductId, *it.DeviceName)
 	}
 	return &resultResponse{ResultCode: "0", ResultMessage: "success"}, nil
 }

@@ -31,6 +31,10 @@ func (s sessions) Disconnect(ctx context.Context, productID, deviceName string) 
 	return s.b.Disconnect(ctx, productID, deviceName)
 }
 
+func (s sessions) DisconnectWith(ctx context.Context, productID, deviceName, topic string, payload []byte) error {
+	return s.b.DisconnectWith(ctx, productID, deviceName, topic, payload)
+}
+
 func (s sessions) Publish(ctx context.Context, productID, deviceName, topic string, payload []byte, qos byte) error {
 	_, err := s.b.Deliver(ctx, productID, deviceName, topic, payload, qos)
 	if errors.Is(err, broker.ErrDeviceOffline) || errors.Is(err, broker.ErrNotSubscribed) {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"sync"
@@ -145,7 +146,7 @@ func (p *presence) apply(ev presenceEvent) {
 	if remaining > 0 {
 		return // an older connection closed after a takeover
 	}
-	if err := p.reg.RecordDisconnect(ctx, pid, dn, ev.at); err != nil {
+	if err := p.reg.RecordDisconnect(ctx, pid, dn, ev.at); err != nil && !errors.Is(err, registry.ErrDeviceNotFound) {
 		p.log.Error("record disconnect", "product", pid, "device", dn, "err", err)
 	}
 	if err := p.kv.Delete(ctx, pid, dn); err != nil {

@@ -182,3 +182,23 @@ func (b *Broker) Disconnect(_ context.Context, productID, deviceName string) err
 	cl.Stop(errDisconnected)
 	return nil
 }
+
+// DisconnectWith writes a last QoS0 message on topic to the device, if it is
+// connected and subscribed to topic, then closes its connection. The write is
+// synchronous, so the message is on the wire before the close (Deliver only
+// queues it, and a close right after would discard it).
+func (b *Broker) DisconnectWith(_ context.Context, productID, deviceName, topic string, payload []byte) error {
+	clientID := productID + deviceName
+	cl, ok := b.srv.Clients.Get(clientID)
+	if !ok || cl.Closed() {
+		return ErrDeviceOffline
+	}
+	if _, subscribed := b.srv.Topics.Subscribers(topic).Subscriptions[clientID]; subscribed {
+		pk := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish}, TopicName: topic, Payload: payload}
+		if err := cl.WritePacket(pk); err != nil {
+			b.log.Debug("last message not written", "client", clientID, "topic", topic, "error", err)
+		}
+	}
+	cl.Stop(errDisconnected)
+	return nil
+}

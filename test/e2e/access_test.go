@@ -267,3 +267,34 @@ func TestCertificateDevice(t *testing.T) {
 		mustConnect(t, s.keyOpts(kd, "tls"))
 	})
 }
+
+// TestDeleteOnlineDevice: deleting a connected device sends it unbind_device
+// on $thing/down/service, then closes its connection; it cannot come back.
+func TestDeleteOnlineDevice(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	pid := s.newProduct("2")
+	d := s.newDevice(pid, "dev1")
+	lost := make(chan struct{})
+	c := mustConnect(t, s.keyOpts(d, "tcp").SetConnectionLostHandler(func(mqtt.Client, error) { close(lost) }))
+	got := make(chan string, 1)
+	if tok := c.Subscribe("$thing/down/service/"+pid+"/dev1", 1, func(_ mqtt.Client, m mqtt.Message) { got <- string(m.Payload()) }); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatal("subscribe failed")
+	}
+	s.mustCall("DeleteDevice", map[string]any{"ProductId": pid, "DeviceName": "dev1"}, nil)
+	select {
+	case p := <-got:
+		if !strings.Contains(p, `"method":"unbind_device"`) || !strings.Contains(p, `"DeviceId":"`+pid+`/dev1"`) {
+			t.Fatalf("notification %s", p)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no unbind_device")
+	}
+	select {
+	case <-lost:
+	case <-time.After(10 * time.Second):
+		t.Fatal("deleted device still connected")
+	}
+	if _, err := connect(t, s.keyOpts(d, "tcp")); connackCode(err) != 0x04 {
+		t.Fatalf("deleted device reconnect: %v, want CONNACK 0x04", err)
+	}
+}
