@@ -3,11 +3,14 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/thingo-iot/thingo/internal/api"
 	"github.com/thingo-iot/thingo/internal/broker"
 	"github.com/thingo-iot/thingo/internal/devauth"
 	"github.com/thingo-iot/thingo/internal/registry"
+	"github.com/thingo-iot/thingo/internal/tlspsk"
+	"github.com/thingo-iot/thingo/protocol"
 )
 
 // deviceSource serves the registry's device credentials to devauth.
@@ -41,4 +44,27 @@ func (s sessions) Publish(ctx context.Context, productID, deviceName, topic stri
 		return errors.Join(api.ErrDeviceOffline, err)
 	}
 	return err
+}
+
+// pskKeys serves the registry's TLS-PSK keys to the broker's TLS listener.
+type pskKeys struct{ reg *registry.Service }
+
+// PSKKey returns the decoded PSK of an enabled key device whose identity is
+// {productID}{deviceName}; anything else fails the handshake with the
+// unknown_psk_identity alert.
+func (k pskKeys) PSKKey(ctx context.Context, identity string) ([]byte, error) {
+	pid, dn, ok := protocol.SplitClientID(identity)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", tlspsk.ErrUnknownIdentity, identity)
+	}
+	c, err := k.reg.DeviceAuth(ctx, pid, dn)
+	switch {
+	case errors.Is(err, registry.ErrNotFound), errors.Is(err, registry.ErrProductNotFound), errors.Is(err, registry.ErrDeviceNotFound):
+		return nil, fmt.Errorf("%w: %q", tlspsk.ErrUnknownIdentity, identity)
+	case err != nil:
+		return nil, fmt.Errorf("psk of %q: %w", identity, err)
+	case !c.Enabled || c.EncryptionType != registry.EncryptionKey || len(c.Key) == 0:
+		return nil, fmt.Errorf("%w: %q is disabled or not a key device", tlspsk.ErrUnknownIdentity, identity)
+	}
+	return c.Key, nil
 }

@@ -147,6 +147,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (a *App, err 
 		Observer:      a.presence,
 		Queue:         a.bus.OfflineQueue(),
 		Sessions:      a.bus.Sessions(),
+		PSKKeys:       pskKeys{a.reg},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("broker: %w", err)

@@ -175,13 +175,15 @@ type SessionStore interface {
 // Deps are the broker's collaborators. Authenticator is required (the
 // Identity's ACL gives the connection's permissions; a nil ACL denies
 // everything); nil
-// Handler, Observer, Queue or Sessions disable what they provide.
+// Handler, Observer, Queue, Sessions or PSKKeys disable what they provide
+// (without PSKKeys the TLS listener speaks certificate TLS only).
 type Deps struct {
 	Authenticator Authenticator
 	Handler       Handler
 	Observer      Observer
 	Queue         OfflineQueue
 	Sessions      SessionStore
+	PSKKeys       PSKKeys
 }
 
 // Broker is the MQTT server devices connect to.

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/mochi-mqtt/server/v2/listeners"
+
+	"github.com/thingo-iot/thingo/internal/tlspsk"
 )
 
 // WebSocketPath is the HTTP path of the WebSocket listeners.
@@ -53,9 +56,15 @@ func (b *Broker) addListeners() error {
 		}
 		var l addrListener
 		if s.ws {
-			l = &wsListener{id: s.name, address: s.addr, tlsConf: conf, timeout: b.opts.ConnectTimeout}
+			l = &wsListener{id: s.name, address: s.addr, tlsConf: conf, timeout: b.opts.ConnectTimeout,
+				gate: gate{clients: &b.srv.Listeners.ClientsWg}}
 		} else {
-			l = &streamListener{id: s.name, address: s.addr, tlsConf: conf, timeout: b.opts.ConnectTimeout}
+			sl := &streamListener{id: s.name, address: s.addr, tlsConf: conf, timeout: b.opts.ConnectTimeout,
+				gate: gate{clients: &b.srv.Listeners.ClientsWg}}
+			if s.name == ListenerTLS && b.deps.PSKKeys != nil {
+				sl.psk = pskConfig(b.deps.PSKKeys, b.opts.ConnectTimeout, b.log)
+			}
+			l = sl
 		}
 		if err := b.srv.AddListener(l); err != nil {
 			b.closeListeners()
@@ -73,15 +82,20 @@ func (b *Broker) closeListeners() {
 	}
 }
 
-// streamListener serves MQTT over TCP, optionally wrapped in TLS.
+// streamListener serves MQTT over TCP, optionally wrapped in TLS, and then
+// optionally routing TLS-PSK handshakes to the TLS-PSK server.
 type streamListener struct {
 	id      string
 	address string
 	tlsConf *tls.Config
+	psk     *tlspsk.Config // nil: certificate TLS only
 	timeout time.Duration
 	log     *slog.Logger
 	ln      net.Listener
-	closed  atomic.Bool
+	gate    gate
+	// ctx is cancelled by Close; it aborts handshakes in progress.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 func (l *streamListener) ID() string       { return l.id }
@@ -96,6 +110,7 @@ func (l *streamListener) Init(log *slog.Logger) error {
 		return err
 	}
 	l.ln = ln
+	l.ctx, l.cancel = context.WithCancel(context.Background())
 	return nil
 }
 
@@ -103,7 +118,7 @@ func (l *streamListener) Serve(establish listeners.EstablishFn) {
 	for {
 		c, err := l.ln.Accept()
 		if err != nil {
-			if l.closed.Load() || errors.Is(err, net.ErrClosed) {
+			if l.gate.closed.Load() || errors.Is(err, net.ErrClosed) {
 				return
 			}
 			l.log.Warn("accept failed", "error", err)
@@ -117,16 +132,22 @@ func (l *streamListener) Serve(establish listeners.EstablishFn) {
 func (l *streamListener) handle(c net.Conn, establish listeners.EstablishFn) {
 	// Bounds the TLS handshake and the CONNECT; mochi resets the deadline
 	// to 1.5 x keepalive once the device is authenticated.
-	_ = c.SetDeadline(time.Now().Add(l.timeout))
+	deadline := time.Now().Add(l.timeout)
+	_ = c.SetDeadline(deadline)
 	if l.tlsConf != nil {
-		tc := tls.Server(c, l.tlsConf)
-		if err := tc.Handshake(); err != nil {
+		sc, err := l.secure(l.ctx, c, deadline)
+		if err != nil {
 			l.log.Debug("tls handshake failed", "remote", c.RemoteAddr().String(), "error", err)
-			_ = c.Close()
+			lingerClose(c)
 			return
 		}
-		c = tc
+		c = sc
 	}
+	if !l.gate.enter() {
+		_ = c.Close()
+		return
+	}
+	defer l.gate.leave()
 	if err := establish(l.id, c); err != nil {
 		l.log.Debug("connection ended", "remote", c.RemoteAddr().String(), "error", err)
 	}
@@ -136,9 +157,45 @@ func (l *streamListener) handle(c net.Conn, establish listeners.EstablishFn) {
 // Clients.GetByListener takes a read lock recursively and deadlocks against
 // a concurrent disconnect; the Broker closes the clients itself.
 func (l *streamListener) Close(listeners.CloseFn) {
-	if l.closed.CompareAndSwap(false, true) {
+	if l.gate.close() {
 		_ = l.ln.Close()
+		if l.cancel != nil {
+			l.cancel()
+		}
 	}
+}
+
+// gate admits connections into mochi while a listener is open. mochi's
+// EstablishConnection adds to Listeners.ClientsWg, which its Close waits on;
+// an Add from zero concurrent with that Wait (a handshake that ends during
+// shutdown) is a WaitGroup misuse. enter adds under the lock close takes, and
+// the Broker closes its listeners before mochi waits, so every admitted
+// connection is counted before the Wait starts.
+type gate struct {
+	mu      sync.Mutex
+	closed  atomic.Bool
+	clients *sync.WaitGroup // mochi's Listeners.ClientsWg
+}
+
+// enter reports whether the listener is open; if so the caller must call
+// leave once establish returned.
+func (g *gate) enter() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed.Load() {
+		return false
+	}
+	g.clients.Add(1)
+	return true
+}
+
+func (g *gate) leave() { g.clients.Done() }
+
+// close reports whether this call closed the gate.
+func (g *gate) close() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.closed.CompareAndSwap(false, true)
 }
 
 // wsListener serves MQTT over WebSocket (optionally TLS) on WebSocketPath.
@@ -150,7 +207,7 @@ type wsListener struct {
 	log     *slog.Logger
 	ln      net.Listener
 	srv     *http.Server
-	closed  atomic.Bool
+	gate    gate
 }
 
 func (l *wsListener) ID() string       { return l.id }
@@ -187,6 +244,11 @@ func (l *wsListener) Serve(establish listeners.EstablishFn) {
 		}
 		c := &wsConn{Conn: ws.UnderlyingConn(), ws: ws, tlsState: r.TLS}
 		_ = c.SetDeadline(time.Now().Add(l.timeout))
+		if !l.gate.enter() {
+			_ = c.Close()
+			return
+		}
+		defer l.gate.leave()
 		if err := establish(l.id, c); err != nil {
 			l.log.Debug("connection ended", "remote", c.RemoteAddr().String(), "error", err)
 		}
@@ -198,17 +260,17 @@ func (l *wsListener) Serve(establish listeners.EstablishFn) {
 		ErrorLog:          slog.NewLogLogger(l.log.Handler(), slog.LevelDebug),
 	}
 	srv := l.srv
-	if l.closed.Load() {
+	if l.gate.closed.Load() {
 		return
 	}
-	if err := srv.Serve(l.ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !l.closed.Load() {
+	if err := srv.Serve(l.ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !l.gate.closed.Load() {
 		l.log.Error("websocket listener failed", "error", err)
 	}
 }
 
 // Close stops accepting; see (*streamListener).Close.
 func (l *wsListener) Close(listeners.CloseFn) {
-	if l.closed.CompareAndSwap(false, true) {
+	if l.gate.close() {
 		_ = l.ln.Close()
 	}
 }
