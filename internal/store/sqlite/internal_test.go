@@ -92,3 +92,19 @@ func TestMigrateAddsOnlyNewVersions(t *testing.T) {
 		t.Error("failed migration left its table behind")
 	}
 }
+
+func TestAnonymousParams(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"SELECT 1", "SELECT 1"},
+		{"INSERT INTO t VALUES ($1, $2), ($3, $4)", "INSERT INTO t VALUES (?, ?), (?, ?)"},
+		{"SELECT * FROM t WHERE a = $1 OR b = $1", "SELECT * FROM t WHERE a = $1 OR b = $1"},
+		{"SELECT * FROM t WHERE a = $2 AND b = $1", "SELECT * FROM t WHERE a = $2 AND b = $1"},
+		{"SELECT '$1' || $1", "SELECT '$1' || ?"},
+		{"SELECT $10", "SELECT $10"},
+	}
+	for _, tc := range cases {
+		if got := anonymousParams(tc.in); got != tc.want {
+			t.Errorf("anonymousParams(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

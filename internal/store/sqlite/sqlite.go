@@ -27,6 +27,7 @@ import (
 	"net/url"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -182,7 +183,7 @@ func (p *poolDB) close() error {
 }
 
 func (p *poolDB) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	return execResult(p.write.ExecContext(ctx, query, args...))
+	return execResult(p.write.ExecContext(ctx, anonymousParams(query), args...))
 }
 
 func (p *poolDB) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
@@ -233,7 +234,47 @@ func (p *poolDB) Violation(err error) sqlstore.Violation { return violation(err)
 type txDB struct{ tx *sql.Tx }
 
 func (t txDB) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	return execResult(t.tx.ExecContext(ctx, query, args...))
+	return execResult(t.tx.ExecContext(ctx, anonymousParams(query), args...))
+}
+
+// anonymousParams rewrites the shared SQL's $1, $2, ... placeholders to
+// SQLite's anonymous ? when they appear in order, each once (outside quoted
+// text); otherwise it returns query unchanged. SQLite treats $N as a named
+// parameter and looks each name up in a list while parsing and binding,
+// which makes a multi-row INSERT with hundreds of parameters quadratic;
+// anonymous parameters have no names to look up.
+func anonymousParams(query string) string {
+	if !strings.Contains(query, "$") {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query))
+	next, quoted := 1, false
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		if c == '\'' {
+			quoted = !quoted
+		}
+		if c != '$' || quoted {
+			b.WriteByte(c)
+			continue
+		}
+		j := i + 1
+		for j < len(query) && query[j] >= '0' && query[j] <= '9' {
+			j++
+		}
+		if j == i+1 {
+			b.WriteByte(c)
+			continue
+		}
+		if n, err := strconv.Atoi(query[i+1 : j]); err != nil || n != next {
+			return query
+		}
+		next++
+		b.WriteByte('?')
+		i = j - 1
+	}
+	return b.String()
 }
 
 func (t txDB) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {

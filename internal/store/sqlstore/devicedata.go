@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/thingo-iot/thingo/internal/devicedata"
@@ -57,22 +60,8 @@ func (s *Store) LatestModel(ctx context.Context, productID string) (devicedata.M
 // WriteBatch applies b in one transaction.
 func (s *Store) WriteBatch(ctx context.Context, b devicedata.Batch) error {
 	err := s.db.Tx(ctx, func(tx DB) error {
-		for _, r := range b.Reports {
-			ts := millis(r.At)
-			for _, v := range r.Values {
-				if _, err := tx.Exec(ctx, `INSERT INTO device_properties (product_id, device_name, property_id, value, updated_at)
-					VALUES ($1, $2, $3, $4, $5)
-					ON CONFLICT (product_id, device_name, property_id) DO UPDATE
-					SET value = excluded.value, updated_at = excluded.updated_at
-					WHERE excluded.updated_at >= device_properties.updated_at`,
-					r.ProductID, r.DeviceName, v.ID, string(v.Value), ts); err != nil {
-					return fmt.Errorf("latest value %s: %w", v.ID, err)
-				}
-				if _, err := tx.Exec(ctx, `INSERT INTO property_history (product_id, device_name, property_id, ts, value)
-					VALUES ($1, $2, $3, $4, $5)`, r.ProductID, r.DeviceName, v.ID, ts, string(v.Value)); err != nil {
-					return fmt.Errorf("property history %s: %w", v.ID, err)
-				}
-			}
+		if err := writeReports(ctx, tx, b.Reports); err != nil {
+			return err
 		}
 		for _, e := range b.Events {
 			if _, err := tx.Exec(ctx, `INSERT INTO event_history (product_id, device_name, event_id, type, ts, params)
@@ -98,6 +87,88 @@ func (s *Store) WriteBatch(ctx context.Context, b devicedata.Batch) error {
 	})
 	if err != nil {
 		return fmt.Errorf("write device data: %w", err)
+	}
+	return nil
+}
+
+// rowsPerStatement bounds the rows of one multi-row INSERT: 200 rows of 5
+// columns stay far below SQLite's and PostgreSQL's parameter limits.
+const rowsPerStatement = 200
+
+// writeReports stores the reported values: every value in the history, and
+// the newest value of each property as its latest. It uses multi-row
+// INSERTs, so that a batch costs a few statements instead of two per value
+// (parsing dominated the cost of one-row statements).
+func writeReports(ctx context.Context, tx DB, reports []devicedata.Report) error {
+	type key struct{ pid, dn, id string }
+	var history [][]any
+	latest := make(map[key]int) // index into history of the newest value
+	for _, r := range reports {
+		ts := millis(r.At)
+		for _, v := range r.Values {
+			k := key{r.ProductID, r.DeviceName, v.ID}
+			if i, ok := latest[k]; !ok || history[i][3].(int64) <= ts {
+				latest[k] = len(history)
+			}
+			history = append(history, []any{r.ProductID, r.DeviceName, v.ID, ts, string(v.Value)})
+		}
+	}
+	if len(history) == 0 {
+		return nil
+	}
+	if err := insertRows(ctx, tx, `INSERT INTO property_history (product_id, device_name, property_id, ts, value) VALUES `,
+		"", history); err != nil {
+		return fmt.Errorf("property history: %w", err)
+	}
+	// PostgreSQL refuses an upsert that touches one row twice: one row per
+	// property, in the order the values came.
+	idx := make([]int, 0, len(latest))
+	for _, i := range latest {
+		idx = append(idx, i)
+	}
+	slices.Sort(idx)
+	rows := make([][]any, len(idx))
+	for j, i := range idx {
+		h := history[i]
+		rows[j] = []any{h[0], h[1], h[2], h[4], h[3]}
+	}
+	if err := insertRows(ctx, tx, `INSERT INTO device_properties (product_id, device_name, property_id, value, updated_at) VALUES `,
+		` ON CONFLICT (product_id, device_name, property_id) DO UPDATE
+			SET value = excluded.value, updated_at = excluded.updated_at
+			WHERE excluded.updated_at >= device_properties.updated_at`, rows); err != nil {
+		return fmt.Errorf("latest values: %w", err)
+	}
+	return nil
+}
+
+// insertRows runs head + "($1, ..), (..)" + tail for rows, rowsPerStatement
+// rows at a time. Every row has the same number of columns.
+func insertRows(ctx context.Context, tx DB, head, tail string, rows [][]any) error {
+	for len(rows) > 0 {
+		n := min(len(rows), rowsPerStatement)
+		var q strings.Builder
+		q.WriteString(head)
+		args := make([]any, 0, n*len(rows[0]))
+		for i, row := range rows[:n] {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteByte('(')
+			for j, v := range row {
+				if j > 0 {
+					q.WriteString(", ")
+				}
+				args = append(args, v)
+				q.WriteByte('$')
+				q.WriteString(strconv.Itoa(len(args)))
+			}
+			q.WriteByte(')')
+		}
+		q.WriteString(tail)
+		if _, err := tx.Exec(ctx, q.String(), args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
 	}
 	return nil
 }
