@@ -24,7 +24,8 @@ type Store struct {
 	projects map[string]registry.Project
 	products map[string]registry.Product
 	devices  map[deviceKey]registry.Device
-	topics   map[deviceKey]registry.TopicPolicy // key: product, topic name
+	topics   map[deviceKey]registry.TopicPolicy  // key: product, topic name
+	dynreg   map[string]registry.DynamicRegister // lazily made; see dynreg.go
 }
 
 var _ registry.Store = (*Store)(nil)

@@ -51,12 +51,17 @@ func boolInt(b bool) int64 {
 // registry.ErrProductNotFound when the product is unknown and
 // registry.ErrDeviceExists when the name is taken in the product.
 func (s *Store) CreateDevice(ctx context.Context, d registry.Device) error {
+	return insertDevice(ctx, s.db, d)
+}
+
+// insertDevice is CreateDevice on db (the store or a transaction).
+func insertDevice(ctx context.Context, db DB, d registry.Device) error {
 	psk := d.SealedPSK
 	if psk == nil {
 		psk = []byte{}
 	}
 	p := d.Presence
-	_, err := s.db.Exec(ctx, `INSERT INTO devices (product_id, name, sealed_psk, cert_pem, cert_sha256,
+	_, err := db.Exec(ctx, `INSERT INTO devices (product_id, name, sealed_psk, cert_pem, cert_sha256,
 			enable_state, log_level, version, created_at, online, first_online, last_login, last_logout,
 			client_ip, protocol_level, keep_alive)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
@@ -66,9 +71,9 @@ func (s *Store) CreateDevice(ctx context.Context, d registry.Device) error {
 	switch {
 	case err == nil:
 		return nil
-	case s.db.Violation(err) == UniqueViolation:
+	case db.Violation(err) == UniqueViolation:
 		return fmt.Errorf("create device %s/%s: %w", d.ProductID, d.Name, registry.ErrDeviceExists)
-	case s.db.Violation(err) == ForeignKeyViolation:
+	case db.Violation(err) == ForeignKeyViolation:
 		return fmt.Errorf("create device %s/%s: %w", d.ProductID, d.Name, registry.ErrProductNotFound)
 	default:
 		return fmt.Errorf("create device %s/%s: %w", d.ProductID, d.Name, err)

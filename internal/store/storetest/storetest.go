@@ -42,6 +42,10 @@ func Run(t *testing.T, open func(t *testing.T) registry.Store) {
 		{"TopicPolicyRename", testTopicPolicyRename},
 		{"ConcurrentWrites", testConcurrentWrites},
 		{"DeviceData", testDeviceData},
+		{"Dynreg", testDynreg},
+		{"RemoteConfig", testRemoteConfig},
+		{"TWecall", testTWecall},
+		{"OTA", testOTA},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
