@@ -26,6 +26,11 @@ API commands (call a running platform; credential from THINGO_ADMIN_SECRET_ID/KE
   create-device   --product ID --name NAME [--psk BASE64]
   describe-device --product ID --name NAME
   list-devices    --product ID [--offset N] [--limit N]
+  device-logs     --product ID --name NAME [--offset N] [--limit N]   (logs uploaded to /cgi-bin/report-log, newest first)
+  dynreg          --product ID [--type 0|1|2 --limit N]   (show or set dynamic registration; prints the product secret)
+  remote-config   --product ID [--device NAME] [--enable|--disable --payload JSON] [--push] [--delete]
+                  (show, set, push or delete the product's remote configuration or a device override)
+  twecall-pool    --product ID [--pkg-type 0-4 --total N --valid-days N]   (show or set TWecall license pools)
 Common API flags: --api URL (default $THINGO_API_URL or http://127.0.0.1:8080), --data DIR (default ./thingo-data)
 `
 
@@ -128,6 +133,65 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 			return 2
 		}
 		action, req = "GetDeviceList", map[string]any{"ProductId": *product, "Offset": *offset, "Limit": *limit}
+	case "device-logs":
+		product := fs.String("product", "", "product id")
+		name := fs.String("name", "", "device name")
+		offset := fs.Int("offset", 0, "offset")
+		limit := fs.Int("limit", 100, "page size (1-100)")
+		if fs.Parse(args) != nil {
+			return 2
+		}
+		action, req = "DescribeDeviceLogs", map[string]any{"ProductId": *product, "DeviceName": *name, "Offset": *offset, "Limit": *limit}
+	case "dynreg":
+		product := fs.String("product", "", "product id")
+		typ := fs.Int("type", -1, "registration type: 0 off, 1 pre-created devices only, 2 auto-create (omit to show)")
+		limit := fs.Int("limit", 0, "devices dynamic registration may create (0: no limit)")
+		if fs.Parse(args) != nil {
+			return 2
+		}
+		action, req = "DescribeProductDynamicRegister", map[string]any{"ProductId": *product}
+		if *typ >= 0 {
+			action, req = "ModifyProductDynamicRegister", map[string]any{"ProductId": *product, "RegisterType": *typ, "RegisterLimit": *limit}
+		}
+	case "remote-config":
+		product := fs.String("product", "", "product id")
+		device := fs.String("device", "", "device name (empty: the product's configuration)")
+		enable := fs.Bool("enable", false, "set the configuration, enabled")
+		disable := fs.Bool("disable", false, "set the configuration, disabled")
+		payload := fs.String("payload", "", "configuration (a JSON object) for --enable/--disable")
+		push := fs.Bool("push", false, "push the configuration to the device, or to every online device of the product")
+		del := fs.Bool("delete", false, "delete the configuration")
+		if fs.Parse(args) != nil {
+			return 2
+		}
+		req = map[string]any{"ProductId": *product, "DeviceName": *device}
+		switch {
+		case *enable || *disable:
+			if *enable && *disable {
+				fmt.Fprintln(stderr, "thingo admin remote-config: --enable and --disable exclude each other")
+				return 2
+			}
+			action, req["Enabled"], req["Payload"] = "ModifyRemoteConfig", *enable, firstNonEmpty(*payload, "{}")
+		case *push:
+			action = "PushRemoteConfig"
+		case *del:
+			action = "DeleteRemoteConfig"
+		default:
+			action = "DescribeRemoteConfig"
+		}
+	case "twecall-pool":
+		product := fs.String("product", "", "product id")
+		pkgType := fs.Int("pkg-type", -1, "package type 0-4 (omit to show the pools)")
+		total := fs.Int64("total", 0, "licenses bought for this package type")
+		validDays := fs.Int("valid-days", 365, "days a license lasts from its activation")
+		if fs.Parse(args) != nil {
+			return 2
+		}
+		action, req = "DescribeTWeCallLicensePools", map[string]any{"ProductId": *product}
+		if *pkgType >= 0 {
+			action, req = "ModifyTWeCallLicensePool", map[string]any{"ProductId": *product, "PkgType": *pkgType,
+				"Total": *total, "ValidDays": *validDays}
+		}
 	default:
 		fmt.Fprintf(stderr, "thingo admin: unknown command %q\n\n%s", cmd, adminUsage)
 		return 2

@@ -23,6 +23,10 @@ func (h *Handler) routes() map[string]action {
 		"DeleteStudioProduct":   handle(h.deleteStudioProduct),
 		"ReleaseStudioProduct":  handle(h.releaseStudioProduct),
 
+		"DescribeProductDynamicRegister": handle(h.describeProductDynamicRegister),
+		"ModifyProductDynamicRegister":   handle(h.modifyProductDynamicRegister),
+		"DescribeDeviceLogs":             handle(h.describeDeviceLogs),
+
 		"CreateDevice":             handle(h.createDevice),
 		"DescribeDevice":           handle(h.describeDevice),
 		"DeleteDevice":             handle(h.deleteDevice),
@@ -47,6 +51,32 @@ func (h *Handler) routes() map[string]action {
 		"CallDeviceActionSync":      handle(h.callDeviceActionSync),
 		"CallDeviceActionAsync":     handle(h.callDeviceActionAsync),
 		"ListEventHistory":          handle(h.listEventHistory),
+
+		"PublishRRPCMessage":          handle(h.publishRRPCMessage),
+		"CallDeviceRRPCSync":          handle(h.callDeviceRRPCSync),
+		"PublishBroadcastMessage":     handle(h.publishBroadcastMessage),
+		"ModifyRemoteConfig":          handle(h.modifyRemoteConfig),
+		"DescribeRemoteConfig":        handle(h.describeRemoteConfig),
+		"DeleteRemoteConfig":          handle(h.deleteRemoteConfig),
+		"PushRemoteConfig":            handle(h.pushRemoteConfig),
+		"ModifyTWeCallLicensePool":    handle(h.modifyTWeCallLicensePool),
+		"DescribeTWeCallLicensePools": handle(h.describeTWeCallLicensePools),
+
+		"GetCOSURL":                    handle(h.getCOSURL),
+		"UploadFirmware":               handle(h.uploadFirmware),
+		"UpdateFirmware":               handle(h.updateFirmware),
+		"DescribeFirmware":             handle(h.describeFirmware),
+		"ListFirmwares":                handle(h.listFirmwares),
+		"BatchUpdateFirmware":          handle(h.batchUpdateFirmware),
+		"PublishFirmwareUpdateMessage": handle(h.publishFirmwareUpdateMessage),
+		"DescribeFirmwareTask":         handle(h.describeFirmwareTask),
+		"DescribeFirmwareTasks":        handle(h.describeFirmwareTasks),
+		"DescribeFirmwareTaskDevices":  handle(h.describeFirmwareTaskDevices),
+		"DescribeFirmwareUpdateStatus": handle(h.describeFirmwareUpdateStatus),
+		"DescribeDeviceFirmWare":       handle(h.describeDeviceFirmWare),
+		"DescribeDeviceFirmwares":      handle(h.describeDeviceFirmwares),
+		"CheckFirmwareUpdate":          handle(h.checkFirmwareUpdate),
+		"UpdateOtaTaskStatus":          handle(h.updateOtaTaskStatus),
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/thingo-iot/thingo/internal/api/tc3"
 	"github.com/thingo-iot/thingo/internal/devicedata"
+	"github.com/thingo-iot/thingo/internal/ota"
 	"github.com/thingo-iot/thingo/internal/registry"
 	"github.com/thingo-iot/thingo/internal/thingmodel"
 )
@@ -90,6 +91,16 @@ var mapping = []struct {
 	{ErrDeviceOffline, codeDeviceOffline, "device is offline"},
 	{devicedata.ErrNoModel, codeModelDefineNil, "the product has no thing model; define one with ModifyModelDefinition"},
 	{devicedata.ErrDeviceOffline, codeDeviceOffline, "device is offline"},
+	{ota.ErrFirmwareNotFound, codeFirmwareNotExist, "firmware does not exist"},
+	{ota.ErrFirmwareExists, codeFirmwareAlreadyExist, "firmware version already exists"},
+	{ota.ErrTaskNotFound, codeFirmwareTaskNotExist, "firmware task does not exist"},
+	{ota.ErrDeviceUpdating, codeDeviceIsUpdating, ""},
+	{ota.ErrAlreadyOnVersion, codeDeviceFirmwareIsUpdated, "the devices already run this firmware version"},
+	{ota.ErrFileNotUploaded, codeInvalidParameterValue, "the firmware file was not uploaded to the GetCOSURL address"},
+	{ota.ErrFileMismatch, codeInvalidParameterValue, ""},
+	{ota.ErrNoDevices, codeInvalidParameterValue, "no device matches the task"},
+	{ota.ErrNoActiveUpgrade, codeResourceNotFound, "the device has no firmware upgrade"},
+	{ota.ErrTaskNotPaused, codeInvalidParameterValue, "the firmware task is not paused"},
 }
 
 // toAPIError maps any error to an API error. ok is false for errors that

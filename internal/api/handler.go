@@ -49,22 +49,34 @@ type Config struct {
 	Sessions Sessions
 	// Things serves thing models and device data; nil disables those
 	// actions (they answer FailedOperation).
-	Things       ThingData
+	Things ThingData
+	// Protocols serves RRPC, broadcast, remote configuration and the
+	// TWecall license pools; nil members disable their actions.
+	Protocols    Protocols
 	Logger       *slog.Logger     // nil: discard
 	Now          func() time.Time // nil: time.Now
 	MaxBodyBytes int64            // 0: DefaultMaxBodyBytes
+
+	// DeviceLogs serves DescribeDeviceLogs; nil disables it.
+	DeviceLogs DeviceLogs
+
+	// OTA serves the firmware actions; nil disables them.
+	OTA Firmware
 }
 
 // Handler is the API's http.Handler.
 type Handler struct {
-	reg      *registry.Service
-	keys     KeyStore
-	sessions Sessions
-	things   ThingData
-	log      *slog.Logger
-	now      func() time.Time
-	maxBody  int64
-	actions  map[string]action
+	reg       *registry.Service
+	keys      KeyStore
+	sessions  Sessions
+	things    ThingData
+	protocols Protocols
+	logs      DeviceLogs
+	ota       Firmware
+	log       *slog.Logger
+	now       func() time.Time
+	maxBody   int64
+	actions   map[string]action
 }
 
 // NewHandler returns the API handler.
@@ -73,9 +85,10 @@ func NewHandler(cfg Config) (*Handler, error) {
 		return nil, errors.New("api: Registry and Keys are required")
 	}
 	h := &Handler{
-		reg: cfg.Registry, keys: cfg.Keys, sessions: cfg.Sessions, things: cfg.Things, log: cfg.Logger,
+		reg: cfg.Registry, keys: cfg.Keys, sessions: cfg.Sessions, things: cfg.Things, protocols: cfg.Protocols, logs: cfg.DeviceLogs, log: cfg.Logger,
 		now: cfg.Now, maxBody: cfg.MaxBodyBytes,
 	}
+	h.ota = cfg.OTA
 	if h.sessions == nil {
 		h.sessions = noBroker{}
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/thingo-iot/thingo/internal/config"
 	"github.com/thingo-iot/thingo/internal/devauth"
 	"github.com/thingo-iot/thingo/internal/devicedata"
+	"github.com/thingo-iot/thingo/internal/devicelog"
 	"github.com/thingo-iot/thingo/internal/pki"
 	"github.com/thingo-iot/thingo/internal/registry"
 	"github.com/thingo-iot/thingo/internal/secretbox"
@@ -48,6 +49,8 @@ type App struct {
 	broker   *broker.Broker
 	presence *presence
 	things   *devicedata.Service
+	devlogs  *devicelog.Service
+	ota      *otaParts
 	http     *http.Server
 	httpLn   net.Listener
 	cred     apikey.Credential
@@ -131,6 +134,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (a *App, err 
 		return nil, fmt.Errorf("device data: %w", err)
 	}
 	a.things = things
+	protos, err := newProtocols(a.store, a.reg, things, pub, key, log)
+	if err != nil {
+		return nil, fmt.Errorf("protocols: %w", err)
+	}
+	if a.ota, err = newOTA(cfg.DataDir, a.store, a.reg, func() *broker.Broker { return a.broker }, func() string { return a.cfg.PublicURL }, log); err != nil {
+		return nil, fmt.Errorf("ota: %w", err)
+	}
+	closers = append(closers, a.ota.close)
 	auth := devauth.NewAuthenticator(devauth.Config{Source: deviceSource{a.reg}, Logger: log.With("component", "devauth")})
 	a.broker, err = broker.New(broker.Options{
 		TCPAddr: cfg.MQTTAddr, TLSAddr: cfg.MQTTSAddr, WSAddr: cfg.WSAddr, WSSAddr: cfg.WSSAddr,
@@ -143,7 +154,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (a *App, err 
 		Logger:        log.With("component", "broker"),
 	}, broker.Deps{
 		Authenticator: auth,
-		Handler:       uplinks,
+		Handler:       a.ota.uplinks(protos.uplinks(uplinks)),
 		Observer:      a.presence,
 		Queue:         a.bus.OfflineQueue(),
 		Sessions:      a.bus.Sessions(),
@@ -164,12 +175,19 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (a *App, err 
 			a.cfg.PublicURL = "http://" + a.httpLn.Addr().String()
 		}
 	}
+	if a.devlogs, err = newDeviceLogs(a.store, log); err != nil {
+		return nil, fmt.Errorf("device logs: %w", err)
+	}
 	apiHandler, err := api.NewHandler(api.Config{
-		Registry: a.reg,
-		Keys:     keyStore{a.cred},
-		Sessions: sessions{a.broker},
-		Things:   a.things,
-		Logger:   log.With("component", "api"),
+		Registry:  a.reg,
+		Keys:      keyStore{a.cred},
+		Sessions:  sessions{a.broker},
+		Things:    a.things,
+		Protocols: protos.api(),
+		Logger:    log.With("component", "api"),
+
+		DeviceLogs: a.devlogs,
+		OTA:        a.ota.service,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
@@ -177,6 +195,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (a *App, err 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.Handle("/", apiHandler)
+	a.ota.register(mux)
+	mountDeviceHTTP(mux, a.reg, protos.uplinks(uplinks), a.devlogs, log)
 	a.http = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -196,6 +216,8 @@ func (a *App) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(runCtx)
 	g.Go(func() error { return a.broker.Run(gctx) })
 	g.Go(func() error { a.presence.run(gctx); return nil })
+	g.Go(func() error { a.devlogs.Run(gctx); return nil })
+	g.Go(func() error { a.ota.run(gctx); return nil })
 	if a.httpLn != nil {
 		g.Go(func() error {
 			if err := a.http.Serve(a.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -230,6 +252,9 @@ func (a *App) Run(ctx context.Context) error {
 	a.log.Info("thingo stopping")
 	stopThings()
 	a.presence.flush()
+	if cerr := a.ota.close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("close files: %w", cerr))
+	}
 	if cerr := a.bus.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("close bus: %w", cerr))
 	}

@@ -1,0 +1,143 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/thingo-iot/thingo/internal/blob"
+	"github.com/thingo-iot/thingo/internal/broker"
+	"github.com/thingo-iot/thingo/internal/ingest"
+	"github.com/thingo-iot/thingo/internal/ota"
+	"github.com/thingo-iot/thingo/internal/registry"
+)
+
+// Lifetimes of signed file links.
+const (
+	downloadTTL = 24 * time.Hour // PROTOCOL.md §7 decision
+	uploadTTL   = time.Hour
+)
+
+// blobKeyFile holds the secret that signs file links, so links survive
+// restarts.
+const blobKeyFile = "blob-url.key"
+
+// otaParts is the OTA subsystem: file storage, the link server and the
+// firmware service.
+type otaParts struct {
+	files   *blob.Local
+	server  *blob.Server
+	service *ota.Service
+}
+
+// newOTA builds the OTA subsystem; deliver reaches the broker once it
+// exists (it is only called while the node runs).
+func newOTA(dataDir string, store registry.Store, reg *registry.Service, deliver func() *broker.Broker, publicURL func() string, log *slog.Logger) (*otaParts, error) {
+	st, ok := store.(ota.Store)
+	if !ok {
+		return nil, fmt.Errorf("store %T does not keep firmware", store)
+	}
+	key, err := loadOrCreateKey(filepath.Join(dataDir, blobKeyFile))
+	if err != nil {
+		return nil, fmt.Errorf("file link key: %w", err)
+	}
+	signer, err := blob.NewSigner(key)
+	if err != nil {
+		return nil, err
+	}
+	files, err := blob.OpenLocal(filepath.Join(dataDir, "files"))
+	if err != nil {
+		return nil, err
+	}
+	srv, err := blob.NewServer(blob.ServerConfig{Store: files, Signer: signer, Logger: log.With("component", "files")})
+	if err != nil {
+		_ = files.Close()
+		return nil, err
+	}
+	svc, err := ota.NewService(ota.Config{
+		Store: st, Registry: reg, Files: files, Links: links{srv, publicURL},
+		Publisher: otaPublisher{deliver}, Logger: log.With("component", "ota"),
+	})
+	if err != nil {
+		_ = files.Close()
+		return nil, err
+	}
+	return &otaParts{files: files, server: srv, service: svc}, nil
+}
+
+// register serves file links at root-level paths ("/<token>").
+func (o *otaParts) register(mux *http.ServeMux) {
+	mux.Handle("GET /{token}", o.server)
+	mux.Handle("PUT /{token}", o.server)
+}
+
+func loadOrCreateKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if len(b) < blob.MinKeyLen {
+			return nil, fmt.Errorf("%s: shorter than %d bytes", path, blob.MinKeyLen)
+		}
+		return b, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	b = make([]byte, blob.MinKeyLen)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.Write(b); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return b, f.Close()
+}
+
+// links makes file links under the node's public URL.
+type links struct {
+	srv       *blob.Server
+	publicURL func() string
+}
+
+func (l links) UploadURL(key string) string {
+	return l.srv.URL(l.publicURL(), blob.KindUpload, key, uploadTTL)
+}
+
+func (l links) DownloadURL(key string) string {
+	return l.srv.URL(l.publicURL(), blob.KindDownload, key, downloadTTL)
+}
+
+// otaPublisher sends $ota downlinks through the broker; any failure to
+// deliver or queue is an error (the task engine retries).
+type otaPublisher struct{ broker func() *broker.Broker }
+
+func (p otaPublisher) Publish(ctx context.Context, productID, deviceName, topic string, payload []byte, qos byte) error {
+	b := p.broker()
+	if b == nil {
+		return broker.ErrNotRunning
+	}
+	_, err := b.Deliver(ctx, productID, deviceName, topic, payload, qos)
+	return err
+}
+
+// uplinks routes $ota reports to the firmware service and the rest to next.
+func (o *otaParts) uplinks(next broker.Handler) broker.Handler {
+	return ingest.WithOTA{Next: next, OTA: o.service}
+}
+
+// run drives upgrade tasks until ctx ends.
+func (o *otaParts) run(ctx context.Context) { o.service.Run(ctx) }
+
+// close releases the file store.
+func (o *otaParts) close() error { return o.files.Close() }
