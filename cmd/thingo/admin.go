@@ -31,6 +31,8 @@ API commands (call a running platform; credential from THINGO_ADMIN_SECRET_ID/KE
   remote-config   --product ID [--device NAME] [--enable|--disable --payload JSON] [--push] [--delete]
                   (show, set, push or delete the product's remote configuration or a device override)
   twecall-pool    --product ID [--pkg-type 0-4 --total N --valid-days N]   (show or set TWecall license pools)
+  alert-fence     --product ID --name NAME --type In|Out --fence NAME [--condition InOrOut] [--long X --lat Y] [--time UNIX]
+                  (send an alert_fence_event to the device; DescribeDeviceCallResult shows its reply)
 Common API flags: --api URL (default $THINGO_API_URL or http://127.0.0.1:8080), --data DIR (default ./thingo-data)
 `
 
@@ -192,6 +194,20 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 			action, req = "ModifyTWeCallLicensePool", map[string]any{"ProductId": *product, "PkgType": *pkgType,
 				"Total": *total, "ValidDays": *validDays}
 		}
+	case "alert-fence":
+		product := fs.String("product", "", "product id")
+		name := fs.String("name", "", "device name")
+		typ := fs.String("type", "In", "alert type: In or Out")
+		fence := fs.String("fence", "", "fence name")
+		cond := fs.String("condition", "InOrOut", "alert condition")
+		long := fs.Float64("long", 0, "longitude")
+		lat := fs.Float64("lat", 0, "latitude")
+		at := fs.Int64("time", 0, "alarm time, unix seconds (0: now)")
+		if fs.Parse(args) != nil {
+			return 2
+		}
+		action, req = "PublishAlertFenceEvent", map[string]any{"ProductId": *product, "DeviceName": *name,
+			"AlertType": *typ, "AlertCondition": *cond, "FenceName": *fence, "Longitude": *long, "Latitude": *lat, "AlarmTime": *at}
 	default:
 		fmt.Fprintf(stderr, "thingo admin: unknown command %q\n\n%s", cmd, adminUsage)
 		return 2

@@ -52,6 +52,10 @@ func (h *Handler) routes() map[string]action {
 		"CallDeviceActionAsync":     handle(h.callDeviceActionAsync),
 		"ListEventHistory":          handle(h.listEventHistory),
 
+		"PublishAlertFenceEvent":   handle(h.publishAlertFenceEvent),
+		"DescribeDeviceRawData":    handle(h.describeDeviceRawData),
+		"DescribeDeviceCallResult": handle(h.describeDeviceCallResult),
+
 		"PublishRRPCMessage":          handle(h.publishRRPCMessage),
 		"CallDeviceRRPCSync":          handle(h.callDeviceRRPCSync),
 		"PublishBroadcastMessage":     handle(h.publishBroadcastMessage),

@@ -129,7 +129,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (a *App, err 
 	}
 
 	a.presence = newPresence(a.reg, a.bus.Presence(), log.With("component", "presence"))
-	things, uplinks, pub, err := newThings(a.store, a.reg, log)
+	things, uplinks, pub, err := newThings(a.store, a.reg, a.bus, log)
 	if err != nil {
 		return nil, fmt.Errorf("device data: %w", err)
 	}

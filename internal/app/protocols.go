@@ -72,6 +72,8 @@ func newProtocols(store registry.Store, reg *registry.Service, things *devicedat
 		return nil, err
 	}
 	p.twecall = twecall.New(p.licenses, pub, log.With("component", "twecall"))
+	// A control set through the API reaches shadow devices as a delta too.
+	pub.onControl = p.shadow.PushDelta
 	p.byFamily = map[protocol.Family]uplinkHandler{
 		protocol.FamilyRRPC:    p.rrpc,
 		protocol.FamilyConfig:  p.configs,
@@ -106,4 +108,13 @@ func (r uplinkRouter) HandleUplink(ctx context.Context, id devauth.Identity, top
 		}
 	}
 	r.next.HandleUplink(ctx, id, topic, payload)
+}
+
+// controlStored is devicedata's ControlObserver: it passes a control stored
+// by ControlDeviceData on to the shadow, which pushes the delta. onControl is
+// set before anything runs, like the broker.
+func (p *brokerPublisher) controlStored(ctx context.Context, productID, deviceName string) {
+	if p.onControl != nil {
+		p.onControl(ctx, productID, deviceName)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/thingo-iot/thingo/internal/broker"
+	"github.com/thingo-iot/thingo/internal/bus"
 	"github.com/thingo-iot/thingo/internal/devicedata"
 	"github.com/thingo-iot/thingo/internal/ingest"
 	"github.com/thingo-iot/thingo/internal/registry"
@@ -14,7 +15,7 @@ import (
 
 // newThings builds the device-data service and the uplink handler. The
 // returned publisher must be given the broker before anything runs.
-func newThings(store registry.Store, reg *registry.Service, log *slog.Logger) (*devicedata.Service, *ingest.Handler, *brokerPublisher, error) {
+func newThings(store registry.Store, reg *registry.Service, b *bus.Bus, log *slog.Logger) (*devicedata.Service, *ingest.Handler, *brokerPublisher, error) {
 	ds, ok := store.(devicedata.Store)
 	if !ok {
 		return nil, nil, nil, fmt.Errorf("store %T does not keep device data", store)
@@ -22,6 +23,8 @@ func newThings(store registry.Store, reg *registry.Service, log *slog.Logger) (*
 	pub := &brokerPublisher{}
 	things, err := devicedata.NewService(devicedata.Config{
 		Store: ds, Publisher: pub, Logger: log.With("component", "devicedata"),
+		ControlObserver: pub.controlStored,
+		RawPublisher:    busRaw{b: b},
 	})
 	if err != nil {
 		return nil, nil, nil, err
@@ -52,7 +55,11 @@ func runThings(ctx context.Context, things *devicedata.Service) (stop func()) {
 }
 
 // brokerPublisher sends platform messages through the local broker.
-type brokerPublisher struct{ b *broker.Broker }
+// onControl is set by newProtocols (see controlStored in protocols.go).
+type brokerPublisher struct {
+	b         *broker.Broker
+	onControl func(ctx context.Context, productID, deviceName string)
+}
 
 // Publish delivers payload; an unreachable device is devicedata.ErrDeviceOffline.
 func (p *brokerPublisher) Publish(ctx context.Context, productID, deviceName, topic string, payload []byte, qos byte) error {
@@ -72,4 +79,20 @@ func (l logLevels) LogLevel(ctx context.Context, productID, deviceName string) (
 		return 0, err
 	}
 	return d.Device.LogLevel, nil
+}
+
+// RawSubjectPrefix starts the bus subject of raw uplinks:
+// thingo.raw.<pid>.<dn> (device names never contain '.', '*' or '>').
+const RawSubjectPrefix = "thingo.raw."
+
+// busRaw publishes raw uplinks on the bus, where rules can subscribe.
+type busRaw struct{ b *bus.Bus }
+
+// PublishRaw publishes payload on thingo.raw.<pid>.<dn> (core NATS, at most
+// once); without a bus it does nothing.
+func (r busRaw) PublishRaw(_ context.Context, productID, deviceName string, payload []byte) error {
+	if r.b == nil || r.b.Conn() == nil {
+		return nil
+	}
+	return r.b.Conn().Publish(RawSubjectPrefix+productID+"."+deviceName, payload)
 }

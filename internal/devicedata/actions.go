@@ -84,6 +84,13 @@ func (s *Service) CallAction(ctx context.Context, productID, deviceName, actionI
 		delete(s.calls, key)
 		s.mu.Unlock()
 	}
+	if err := s.putCall(ctx, CallRecord{
+		ProductID: productID, DeviceName: deviceName, ClientToken: token, Method: CallAction, Name: actionID,
+		Request: compact(input), CreatedAt: now,
+	}); err != nil {
+		forget()
+		return ActionResult{}, err
+	}
 	if err := s.pub.Publish(ctx, productID, deviceName, protocol.ThingDown(protocol.KindAction, productID, deviceName), payload, 0); err != nil {
 		forget()
 		return ActionResult{}, fmt.Errorf("send action %s: %w", actionID, err)
@@ -107,14 +114,24 @@ func (s *Service) CallAction(ctx context.Context, productID, deviceName, actionI
 
 // ActionReply hands a device's action_reply to the pending call with its
 // clientToken; the response is validated against the action's output
-// definition (ActionResult.OutputErr, also returned). ErrUnknownCall when
-// no call waits for it.
+// definition (ActionResult.OutputErr, also returned). The reply is also
+// stored in the call's record (see Call), which is how the result of an
+// asynchronous call is read. ErrUnknownCall when no call waits for it (the
+// record, if any, is updated still).
 func (s *Service) ActionReply(ctx context.Context, productID, deviceName string, r ActionResult) error {
 	key := callKey{productID, deviceName, r.ClientToken}
 	s.mu.Lock()
 	c, ok := s.calls[key]
 	delete(s.calls, key)
 	s.mu.Unlock()
+	if r.ClientToken != "" {
+		if err := s.DeviceReply(ctx, CallReply{
+			ProductID: productID, DeviceName: deviceName, ClientToken: r.ClientToken,
+			Code: r.Code, Status: r.Status, Response: r.Output,
+		}); err != nil {
+			s.log.Warn("action reply not recorded", "product_id", productID, "device_name", deviceName, "err", err)
+		}
+	}
 	if !ok {
 		return ErrUnknownCall
 	}

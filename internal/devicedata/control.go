@@ -61,6 +61,9 @@ func (s *Service) Control(ctx context.Context, productID, deviceName string, dat
 	}}}); err != nil {
 		return ControlResult{}, fmt.Errorf("store control: %w", err)
 	}
+	if s.onControl != nil {
+		s.onControl(ctx, productID, deviceName)
+	}
 	payload, err := json.Marshal(struct {
 		Method      string          `json:"method"`
 		ClientToken string          `json:"clientToken"`

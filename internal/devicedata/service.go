@@ -33,6 +33,14 @@ type Config struct {
 	BatchItems int
 	// ActionTimeout bounds CallAction with wait (0: 5 s).
 	ActionTimeout time.Duration
+	// ControlObserver, if set, is called by Control after it has stored a
+	// pending control, so that other device protocols (the shadow's delta)
+	// can push it too. It runs on the caller's goroutine.
+	ControlObserver func(ctx context.Context, productID, deviceName string)
+	// RawPublisher gets every raw uplink (nil: none).
+	RawPublisher RawPublisher
+	// RawKeep is how many raw uplinks are kept per device (0: DefaultRawKeep).
+	RawKeep int
 }
 
 // Service owns thing models and device data. Run must be running for
@@ -44,7 +52,10 @@ type Service struct {
 	now       func() time.Time
 	retention time.Duration
 	actionTTL time.Duration
+	onControl func(ctx context.Context, productID, deviceName string)
 	w         *writer
+	recs      RecordStore // nil when Store is not one
+	rawPub    RawPublisher
 
 	mu     sync.Mutex
 	models map[string]cachedModel // by product id
@@ -64,9 +75,10 @@ func NewService(cfg Config) (*Service, error) {
 	}
 	s := &Service{
 		store: cfg.Store, pub: cfg.Publisher, log: cfg.Logger, now: cfg.Now,
-		retention: cfg.Retention, actionTTL: cfg.ActionTimeout,
-		models: map[string]cachedModel{}, calls: map[callKey]*call{},
+		retention: cfg.Retention, actionTTL: cfg.ActionTimeout, onControl: cfg.ControlObserver,
+		models: map[string]cachedModel{}, calls: map[callKey]*call{}, rawPub: cfg.RawPublisher,
 	}
+	s.recs, _ = cfg.Store.(RecordStore)
 	if s.pub == nil {
 		s.pub = offline{}
 	}
@@ -90,6 +102,10 @@ func NewService(cfg Config) (*Service, error) {
 		items = DefaultBatchItems
 	}
 	s.w = newWriter(cfg.Store, delay, items)
+	s.w.recs, s.w.keep = s.recs, cfg.RawKeep
+	if s.w.keep <= 0 {
+		s.w.keep = DefaultRawKeep
+	}
 	return s, nil
 }
 
@@ -123,7 +139,13 @@ func (s *Service) PruneHistory(ctx context.Context) {
 	if s.retention <= 0 {
 		return
 	}
-	n, err := s.store.DeleteHistoryBefore(ctx, s.now().Add(-s.retention))
+	before := s.now().Add(-s.retention)
+	n, err := s.store.DeleteHistoryBefore(ctx, before)
+	if err == nil && s.recs != nil {
+		var m int64
+		m, err = s.recs.DeleteRecordsBefore(ctx, before)
+		n += m
+	}
 	switch {
 	case err != nil && ctx.Err() == nil:
 		s.log.Error("prune device history", "err", err)

@@ -98,12 +98,15 @@ type ControlChange struct {
 }
 
 // Batch is a set of writes committed in one transaction, in this order:
-// reports, events, infos, controls (each in slice order).
+// reports, events, infos, controls (each in slice order). Raw and Replies
+// go to the RecordStore in a second transaction of the same group commit.
 type Batch struct {
 	Reports  []Report
 	Events   []EventRecord
 	Infos    []Info
 	Controls []ControlChange
+	Raw      []RawRecord
+	Replies  []CallReply
 }
 
 func (b *Batch) append(o Batch) {
@@ -111,10 +114,12 @@ func (b *Batch) append(o Batch) {
 	b.Events = append(b.Events, o.Events...)
 	b.Infos = append(b.Infos, o.Infos...)
 	b.Controls = append(b.Controls, o.Controls...)
+	b.Raw = append(b.Raw, o.Raw...)
+	b.Replies = append(b.Replies, o.Replies...)
 }
 
 func (b *Batch) size() int {
-	n := len(b.Events) + len(b.Infos) + len(b.Controls)
+	n := len(b.Events) + len(b.Infos) + len(b.Controls) + len(b.Raw) + len(b.Replies)
 	for _, r := range b.Reports {
 		n += len(r.Values)
 	}

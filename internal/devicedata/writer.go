@@ -23,6 +23,8 @@ type writeReq struct {
 // transaction and then calls every done callback with the outcome.
 type writer struct {
 	store Store
+	recs  RecordStore // nil: Raw and Replies are dropped
+	keep  int         // raw uplinks kept per device
 	in    chan writeReq
 	delay time.Duration
 	items int
@@ -139,7 +141,16 @@ func (w *writer) commit(reqs []writeReq) {
 func (w *writer) write(b Batch) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return w.store.WriteBatch(ctx, b)
+	extra := len(b.Raw) > 0 || len(b.Replies) > 0
+	if !extra || len(b.Reports)+len(b.Events)+len(b.Infos)+len(b.Controls) > 0 {
+		if err := w.store.WriteBatch(ctx, b); err != nil {
+			return err
+		}
+	}
+	if extra && w.recs != nil {
+		return w.recs.WriteRecords(ctx, b.Raw, b.Replies, w.keep)
+	}
+	return nil
 }
 
 func finish(r writeReq, err error) {

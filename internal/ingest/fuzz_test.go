@@ -46,6 +46,8 @@ func FuzzHandleUplink(f *testing.F) {
 		{4, `{"type":"get_log_level","clientToken":{"a":1}}`},
 		{0, `{"method":"report","params":[1,2]}`},
 		{0, "\xff"},
+		{0, `{"method":"get_status","clientToken":"s","showmeta":1}`},
+		{5, `{"method":"alert_fence_event_reply","clientToken":"f","timestamp":0,"code":0,"status":"success"}`},
 	} {
 		f.Add(s.kind, []byte(s.payload))
 	}

@@ -23,6 +23,7 @@ type thingMsg struct {
 	EventID     string          `json:"eventId"`
 	Events      []eventItem     `json:"events"`
 	Response    json.RawMessage `json:"response"`
+	ShowMeta    json.RawMessage `json:"showmeta"`
 }
 
 type eventItem struct {
@@ -85,6 +86,10 @@ func (h *Handler) afterCommit(ctx context.Context, r thingReq, b devicedata.Batc
 var emptyData = json.RawMessage(`{}`)
 
 func (h *Handler) handleThing(ctx context.Context, t protocol.Topic, payload []byte) {
+	if t.Kind == protocol.KindRaw {
+		h.raw(ctx, t, payload) // opaque: never parsed
+		return
+	}
 	r := thingReq{t: t}
 	if err := json.Unmarshal(payload, &r.msg); err != nil {
 		switch t.Kind {
@@ -97,7 +102,6 @@ func (h *Handler) handleThing(ctx context.Context, t protocol.Topic, payload []b
 	}
 	m := r.msg.Method
 	switch {
-	case t.Kind == protocol.KindRaw:
 	case m == "" && r.msg.Code != nil && t.Kind == protocol.KindProperty:
 		h.controlReply(ctx, r) // Python's control_reply has no method
 	case m == "report" && t.Kind == protocol.KindProperty:
@@ -119,6 +123,8 @@ func (h *Handler) handleThing(ctx context.Context, t protocol.Topic, payload []b
 	case m == "app_bind_token" && t.Kind == protocol.KindService:
 		h.log.Info("app bind token", "product_id", t.ProductID, "device_name", t.DeviceName)
 		h.reply(ctx, r, "app_bind_token_reply", CodeOK, "success", nil)
+	case m == "alert_fence_event_reply" && t.Kind == protocol.KindService:
+		h.serviceReply(ctx, r)
 	case strings.HasSuffix(m, "_reply"):
 		// Replies to platform messages (e.g. alert_fence_event_reply): nothing
 		// to answer.
@@ -227,7 +233,11 @@ func (h *Handler) getStatus(ctx context.Context, r thingReq) {
 		data := struct {
 			Reported map[string]json.RawMessage `json:"reported"`
 			Control  json.RawMessage            `json:"control,omitempty"`
+			Metadata json.RawMessage            `json:"metadata,omitempty"`
 		}{Reported: reported}
+		if showMeta(r.msg.ShowMeta) {
+			data.Metadata = statusMetadata(st.Reported)
+		}
 		if st.Control != nil && len(st.Control.Params) > 2 {
 			data.Control = st.Control.Params
 		}

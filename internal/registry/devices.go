@@ -35,7 +35,7 @@ func (s *Service) CreateDevice(ctx context.Context, productID, name, definedPSK 
 	if err != nil {
 		return CreatedDevice{}, fmt.Errorf("create device: %w", err)
 	}
-	d := Device{ProductID: productID, Name: name, EnableState: Enabled, CreatedAt: s.clock()}
+	d := newDevice(productID, name, s.clock())
 	out := CreatedDevice{}
 	switch p.EncryptionType {
 	case EncryptionCert:
@@ -82,6 +82,15 @@ func (s *Service) CreateDevice(ctx context.Context, productID, name, definedPSK 
 	}
 	out.Device = d
 	return out, nil
+}
+
+// DefaultLogLevel is the log level of a new device (PROTOCOL.md §13.9:
+// 1 = error).
+const DefaultLogLevel = 1
+
+// newDevice is a new, enabled device with the default log level.
+func newDevice(productID, name string, now time.Time) Device {
+	return Device{ProductID: productID, Name: name, EnableState: Enabled, LogLevel: DefaultLogLevel, CreatedAt: now}
 }
 
 // CertSHA256 returns the lowercase hex SHA-256 of the DER of the first

@@ -231,7 +231,7 @@ func (s *Service) RegisterDevice(ctx context.Context, productID, name string, cr
 	case !create:
 		return CreatedDevice{}, fmt.Errorf("register %s/%s: %w", productID, name, ErrDeviceNotFound)
 	}
-	d = Device{ProductID: productID, Name: name, EnableState: Enabled, CreatedAt: s.clock()}
+	d = newDevice(productID, name, s.clock())
 	out := CreatedDevice{}
 	if settings.EncryptionType == EncryptionCert {
 		if out.CertPEM, out.KeyPEM, err = s.issueCert(productID, name); err != nil {

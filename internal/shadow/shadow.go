@@ -12,7 +12,8 @@
 // where "desired":null clears the pending control and a "desired" object
 // sets it. When desired values differ from the reported ones the platform
 // pushes {"type":"delta","payload":{"state":{...},"version":N}} after a get
-// or an update. Products with a thing model get reports and desired values
+// or an update, and when a control is set through the management API
+// (PushDelta). Products with a thing model get reports and desired values
 // validated against it; products without one keep free-form values.
 package shadow
 
@@ -182,13 +183,35 @@ func (s *Service) HandleUplink(ctx context.Context, t protocol.Topic, payload []
 	}
 	rep.Payload = &statePayload{State: st, Version: st.Version}
 	s.send(ctx, pid, dn, rep)
-	if d := st.Delta(); len(d) > 0 {
-		s.send(ctx, pid, dn, struct {
-			Type      string       `json:"type"`
-			Timestamp int64        `json:"timestamp"`
-			Payload   statePayload `json:"payload"`
-		}{"delta", s.now().Unix(), statePayload{State: d, Version: st.Version}})
+	s.sendDelta(ctx, pid, dn, st)
+}
+
+// PushDelta sends the device its delta, if its desired values differ from
+// the reported ones. The platform calls it when a control is set through the
+// management API (ControlDeviceData), so that a device online and subscribed
+// to `$shadow/operation/result/{pid}/{dn}` gets it at once rather than at its
+// next get or update. A device that cannot receive it now is not an error:
+// it gets the delta with its next get.
+func (s *Service) PushDelta(ctx context.Context, productID, deviceName string) {
+	st, err := s.Get(ctx, productID, deviceName)
+	if err != nil {
+		s.log.Warn("shadow delta", "product_id", productID, "device_name", deviceName, "err", err)
+		return
 	}
+	s.sendDelta(ctx, productID, deviceName, st)
+}
+
+// sendDelta sends {"type":"delta",...} when st has one.
+func (s *Service) sendDelta(ctx context.Context, pid, dn string, st State) {
+	d := st.Delta()
+	if len(d) == 0 {
+		return
+	}
+	s.send(ctx, pid, dn, struct {
+		Type      string       `json:"type"`
+		Timestamp int64        `json:"timestamp"`
+		Payload   statePayload `json:"payload"`
+	}{"delta", s.now().Unix(), statePayload{State: d, Version: st.Version}})
 }
 
 // update applies the reported values and the desired change in one batch.

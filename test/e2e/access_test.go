@@ -41,7 +41,9 @@ func TestKeyDeviceOverEveryTransport(t *testing.T) {
 			case <-time.After(10 * time.Second):
 				t.Fatal("no message")
 			}
-			var desc struct{ Device struct{ Status int64 } }
+			var desc struct {
+				Device struct{ Status, LogLevel int64 }
+			}
 			waitFor(t, 5*time.Second, func() error {
 				s.mustCall("DescribeDevice", map[string]any{"ProductId": pid, "DeviceName": d.Name}, &desc)
 				if desc.Device.Status != 1 {
@@ -49,6 +51,9 @@ func TestKeyDeviceOverEveryTransport(t *testing.T) {
 				}
 				return nil
 			})
+			if desc.Device.LogLevel != 1 {
+				t.Errorf("LogLevel of a new device = %d, want 1", desc.Device.LogLevel)
+			}
 		})
 	}
 }

@@ -223,6 +223,10 @@ func TestShadow(t *testing.T) {
 
 	// Control through the API is the shadow's desired state.
 	s.mustCall("ControlDeviceData", map[string]any{"ProductId": pid, "DeviceName": d.Name, "Data": `{"brightness":80}`}, nil)
+	// The control is pushed as a delta at once (see shadow_delta_test.go).
+	if delta := next(); delta["type"] != "delta" || state(delta) != `{"brightness":80}` {
+		t.Errorf("pushed delta = %v", delta)
+	}
 	v = op(`{"type":"get","clientToken":"g1"}`)
 	if state(v) != `{"desired":{"brightness":80},"reported":{"brightness":30,"power_switch":0}}` {
 		t.Errorf("get = %v", v)

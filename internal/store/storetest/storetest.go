@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) registry.Store) {
 		{"RemoteConfig", testRemoteConfig},
 		{"TWecall", testTWecall},
 		{"OTA", testOTA},
+		{"DeviceRecords", testDeviceRecords},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
