@@ -211,6 +211,9 @@ func (c *Client) dial(ctx context.Context) error {
 		SetConnectTimeout(c.cfg.ConnectTimeout).SetWriteTimeout(c.cfg.ConnectTimeout).
 		SetAutoReconnect(false).SetConnectRetry(false).SetResumeSubs(false).
 		SetTLSConfig(tc)
+	if c.cfg.Dialer != nil {
+		o.SetDialer(c.cfg.Dialer)
+	}
 	o.SetConnectionLostHandler(func(pc mqtt.Client, err error) {
 		c.log.Warn("connection lost", "err", err)
 		if c.cfg.OnConnectionLost != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -51,6 +52,9 @@ type Config struct {
 	RootCAs *x509.CertPool
 	// ServerName overrides the TLS server name (default: the broker host).
 	ServerName string
+	// Dialer dials the TCP connection of tcp:// and ssl:// brokers, e.g. to
+	// choose the local source address (LocalAddr); nil: the default dialer.
+	Dialer *net.Dialer
 	// Broker is the server URL: tcp://host:1883, ssl://host:8883,
 	// ws://host:8081/mqtt or wss://host:8444/mqtt. A WebSocket URL without a
 	// path gets /mqtt.

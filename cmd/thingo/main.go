@@ -21,6 +21,10 @@ Usage:
   thingo admin ca --data DIR           print the CA certificate devices must trust
   thingo admin create-project|create-product|create-device|list-devices|describe-device [flags]
                                        call the management API of a running platform
+  thingo codegen -model M.json -package P [-o F.go]
+                                       generate typed Go code for a thing model
+  thingo sim -model M.json [--devices N --rate R --duration D ...]
+                                       simulate a fleet of devices (thingo sim -h lists the flags)
   thingo version                       print the version
 `
 
@@ -48,6 +52,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return sign(args[1:], stdout, stderr)
 	case "admin":
 		return admin(ctx, args[1:], stdout, stderr, getenv)
+	case "codegen":
+		return codegenCmd(ctx, args[1:], stdout, stderr)
+	case "sim":
+		return simCmd(ctx, args[1:], stdout, stderr, getenv)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "thingo", version)
 		return 0
