@@ -94,8 +94,9 @@ type Options struct {
 	OfflinePacing time.Duration
 	// ConnectTimeout bounds the TLS/WebSocket handshake and the CONNECT packet.
 	ConnectTimeout time.Duration
-	// UplinkQueue is the capacity of the queue between the connections and
-	// the Handler workers; when full, uplinks are dropped and reported.
+	// UplinkQueue is the capacity of the queues between the connections and
+	// the Handler workers (shared out among the workers); when a device's
+	// queue is full, its uplinks are dropped and reported.
 	UplinkQueue int
 	// UplinkWorkers is the number of goroutines calling the Handler.
 	UplinkWorkers int
@@ -197,7 +198,9 @@ type Broker struct {
 	hook   *accessHook
 	lns    []namedListener
 
-	uplinks chan uplink
+	// uplinks are the worker queues; a device's messages always go to the
+	// same queue (by client id), so they reach the Handler in order.
+	uplinks []chan uplink
 
 	ready     chan struct{}
 	readyOnce sync.Once
@@ -233,7 +236,7 @@ func New(o Options, deps Deps) (*Broker, error) {
 		opts:     o,
 		deps:     deps,
 		log:      o.Logger,
-		uplinks:  make(chan uplink, o.UplinkQueue),
+		uplinks:  newUplinkQueues(o.UplinkWorkers, o.UplinkQueue),
 		ready:    make(chan struct{}),
 		conns:    make(map[*mqtt.Client]*conn),
 		draining: make(map[string]*drain),
@@ -347,11 +350,11 @@ func (b *Broker) Run(ctx context.Context) error {
 	}
 	stopWorkers := make(chan struct{})
 	var workers sync.WaitGroup
-	for range b.opts.UplinkWorkers {
+	for _, q := range b.uplinks {
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
-			b.uplinkWorker(workCtx, stopWorkers)
+			b.uplinkWorker(workCtx, q, stopWorkers)
 		}()
 	}
 	if err := b.srv.Serve(); err != nil {

@@ -34,7 +34,7 @@ func (b *Broker) admitUplink(c *conn, pk packets.Packet) bool {
 	}
 	u := uplink{id: c.id, topic: pk.TopicName, payload: append([]byte(nil), pk.Payload...)}
 	select {
-	case b.uplinks <- u:
+	case b.uplinkQueue(c.id.ClientID) <- u:
 		return true
 	default:
 		b.observeDropped(c.id, pk.TopicName, DropOverload)
@@ -42,17 +42,38 @@ func (b *Broker) admitUplink(c *conn, pk packets.Packet) bool {
 	}
 }
 
-// uplinkWorker calls the Handler for queued uplinks until stop is closed,
-// then for those still queued, and returns.
-func (b *Broker) uplinkWorker(ctx context.Context, stop <-chan struct{}) {
+// newUplinkQueues makes one queue per worker, sharing capacity among them.
+func newUplinkQueues(workers, capacity int) []chan uplink {
+	workers = max(workers, 1)
+	qs := make([]chan uplink, workers)
+	for i := range qs {
+		qs[i] = make(chan uplink, max(capacity/workers, 1))
+	}
+	return qs
+}
+
+// uplinkQueue is the queue of a client id: always the same one, so that one
+// device's messages are handled in the order they arrived (a progress report
+// of 40% must not be overtaken by the 0% sent before it).
+func (b *Broker) uplinkQueue(clientID string) chan uplink {
+	h := uint32(2166136261) // FNV-1a, inline: no allocation per message
+	for i := 0; i < len(clientID); i++ {
+		h = (h ^ uint32(clientID[i])) * 16777619
+	}
+	return b.uplinks[h%uint32(len(b.uplinks))]
+}
+
+// uplinkWorker calls the Handler for the uplinks of queue q until stop is
+// closed, then for those still queued, and returns.
+func (b *Broker) uplinkWorker(ctx context.Context, q chan uplink, stop <-chan struct{}) {
 	for {
 		select {
-		case u := <-b.uplinks:
+		case u := <-q:
 			b.deps.Handler.HandleUplink(ctx, u.id, u.topic, u.payload)
 		case <-stop:
 			for {
 				select {
-				case u := <-b.uplinks:
+				case u := <-q:
 					b.deps.Handler.HandleUplink(ctx, u.id, u.topic, u.payload)
 				default:
 					return
