@@ -129,8 +129,19 @@ func TestGroupCommit(t *testing.T) {
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if len(st.batches) != 19 {
-		t.Errorf("%d batches after the retry, want 19 single ones", len(st.batches))
+	// How the 20 writes were grouped depends on timing; what must hold is
+	// that the 19 good ones were all committed and the bad one never was.
+	committed := 0
+	for _, b := range st.batches {
+		for _, e := range b.Events {
+			if e.EventID != "ok" {
+				t.Errorf("committed %q", e.EventID)
+			}
+			committed++
+		}
+	}
+	if committed != 19 {
+		t.Errorf("%d writes committed, want the 19 good ones", committed)
 	}
 }
 
@@ -155,8 +166,14 @@ func TestBatching(t *testing.T) {
 	<-done
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if len(st.batches) != 1 || len(st.batches[0].Events) != 50 {
-		t.Errorf("%d batches, want one of 50 writes", len(st.batches))
+	total := 0
+	for _, b := range st.batches {
+		total += len(b.Events)
+	}
+	// Writes queued together share batches (how many depends on timing on
+	// a loaded machine; one write per batch would mean no group commit).
+	if total != 50 || len(st.batches) > 25 {
+		t.Errorf("%d writes in %d batches, want 50 writes grouped into far fewer batches", total, len(st.batches))
 	}
 }
 
