@@ -28,7 +28,9 @@ type Config struct {
 	Now       func() time.Time
 	// Retention of history; 0 means DefaultRetention, negative keeps forever.
 	Retention time.Duration
-	// BatchDelay and BatchItems tune the group commit (0: defaults).
+	// BatchDelay and BatchItems tune the group commit: BatchDelay is how
+	// long a batch waits for more writes (0: none, commit as soon as the
+	// writer is free), BatchItems its size cap (0: DefaultBatchItems).
 	BatchDelay time.Duration
 	BatchItems int
 	// ActionTimeout bounds CallAction with wait (0: 5 s).
@@ -95,7 +97,7 @@ func NewService(cfg Config) (*Service, error) {
 		s.actionTTL = 5 * time.Second
 	}
 	delay, items := cfg.BatchDelay, cfg.BatchItems
-	if delay <= 0 {
+	if delay < 0 {
 		delay = DefaultBatchDelay
 	}
 	if items <= 0 {

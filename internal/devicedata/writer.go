@@ -7,9 +7,12 @@ import (
 	"time"
 )
 
-// Defaults of the group commit.
+// Defaults of the group commit. With no delay the writer commits as soon as
+// it is free: what arrived while the previous batch was being committed
+// forms the next batch, so batches grow with the load and an idle system
+// adds no latency.
 const (
-	DefaultBatchDelay = 5 * time.Millisecond
+	DefaultBatchDelay = 0
 	DefaultBatchItems = 500
 )
 
@@ -81,6 +84,20 @@ func (w *writer) run(ctx context.Context) {
 		}
 		reqs := []writeReq{first}
 		n := first.b.size()
+		if w.delay <= 0 {
+		queued:
+			for n < w.items {
+				select {
+				case r := <-w.in:
+					reqs = append(reqs, r)
+					n += r.b.size()
+				default:
+					break queued
+				}
+			}
+			w.commit(reqs)
+			continue
+		}
 		timer.Reset(w.delay)
 	collect:
 		for n < w.items {

@@ -64,7 +64,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		"foreign_keys(1)",
 		"synchronous(NORMAL)",
 	}
-	write, err := openDB(ctx, path, slices.Concat(pragmas, []string{"journal_mode(WAL)"}), url.Values{"_txlock": {"immediate"}})
+	// temp_store(MEMORY): multi-row INSERTs keep their statement journal in
+	// memory instead of a temporary file.
+	write, err := openDB(ctx, path, slices.Concat(pragmas, []string{"journal_mode(WAL)", "temp_store(MEMORY)"}), url.Values{"_txlock": {"immediate"}})
 	if err != nil {
 		return nil, err
 	}
