@@ -24,3 +24,7 @@ vet:
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
+
+bench: ## compare Thingo with mosquitto on loopback (a few minutes); updates docs/benchmarks.md
+	@command -v mosquitto >/dev/null || test -x /usr/sbin/mosquitto || apt-get install -y mosquitto || sudo apt-get install -y mosquitto
+	$(GO) run ./bench --out docs/benchmarks.md

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/thingo-iot/thingo/internal/apiclient"
+	"github.com/thingo-iot/thingo/internal/app"
+	"github.com/thingo-iot/thingo/internal/config"
+	"github.com/thingo-iot/thingo/internal/sim"
+)
+
+// BenchmarkReportPath runs a Thingo node in this process and sends b.N QoS 1
+// property reports of the C SDK example model from 20 devices, each waiting
+// for its report_reply. It exists to profile the report path:
+//
+//	go test ./bench -run '^$' -bench ReportPath -benchtime 20000x -cpuprofile cpu.out
+//	go tool pprof -top bench.test cpu.out
+//
+// The profile holds the devices' SDK clients too; they are the sdk and paho
+// frames.
+func BenchmarkReportPath(b *testing.B) {
+	const devices = 20
+	addr, ds := startNode(b, devices)
+	ctx := b.Context()
+	cs, err := connectSDK(ctx, addr, ds, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer closeSDK(cs)
+
+	var left atomic.Int64
+	left.Store(int64(b.N))
+	var failed atomic.Int64
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for i, c := range cs {
+		wg.Go(func() {
+			for step := 0; left.Add(-1) >= 0; step++ {
+				if _, err := c.ReportProperties(ctx, reportParams(i, step)); err != nil {
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	if n := failed.Load(); n > 0 {
+		b.Fatalf("%d reports failed", n)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "reports/s")
+}
+
+// startNode runs a Thingo node in this process until the benchmark ends and
+// creates n key devices of the C SDK example model.
+func startNode(b *testing.B, n int) (string, []sim.Device) {
+	b.Helper()
+	env := map[string]string{}
+	cfg, err := config.Load([]string{
+		"--data", b.TempDir(), "--mqtt-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
+		"--mqtts-addr", "off", "--ws-addr", "off", "--wss-addr", "off",
+		"--uplink-rate", "1000000", "--downlink-rate", "1000000",
+	}, func(k string) string { return env[k] })
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		cancel()
+		b.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	b.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	select {
+	case <-a.Ready():
+	case err := <-done:
+		b.Fatalf("node stopped: %v", err)
+	case <-time.After(30 * time.Second):
+		b.Fatal("node not ready")
+	}
+	cred := a.AdminCredential()
+	api := &apiclient.Client{URL: "http://" + a.HTTPAddr().String(), SecretID: cred.SecretID, SecretKey: cred.SecretKey}
+	pid, err := sim.CreateProduct(ctx, api, "profile", cSDKModel)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ds, err := sim.CreateDevices(ctx, api, pid, "p", n, 8)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return a.MQTTAddr("tcp").String(), ds
+}
+
+// BenchmarkConnect connects b.N HMAC-signed key devices (50 in flight) to
+// a node in this process, to profile the CONNECT path:
+//
+//	go test ./bench -run '^$' -bench Connect -benchtime 3000x -cpuprofile cpu.out
+func BenchmarkConnect(b *testing.B) {
+	addr, ds := startNode(b, b.N)
+	cs, err := thingoCreds(ds)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	f, res := connectStorm(b.Context(), addr, cs, 50)
+	b.StopTimer()
+	f.disconnect()
+	if res.failed > 0 {
+		b.Fatalf("%d connects failed: %v", res.failed, res.firstErr)
+	}
+	b.ReportMetric(res.rate(), "connects/s")
+}

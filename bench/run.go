@@ -1,0 +1,286 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/thingo-iot/thingo/internal/apiclient"
+	"github.com/thingo-iot/thingo/internal/apikey"
+	"github.com/thingo-iot/thingo/internal/sim"
+)
+
+// params scale the scenarios.
+type params struct {
+	quick       bool
+	devices     int           // connect storm and idle memory
+	concurrency int           // connects in flight
+	hold        time.Duration // idle hold before RSS is read
+	pubs        int           // publishing devices in the load scenarios
+	duration    time.Duration // length of each load window
+	rate        float64       // fixed total rate of the latency scenario
+	controls    int           // ControlDeviceData calls under load
+	keep        bool          // keep the temporary directory
+}
+
+// Limits keep a run bounded.
+const (
+	maxDevices  = 60000
+	maxPubs     = 2000
+	maxDuration = 60 * time.Second
+	maxHold     = 5 * time.Minute
+)
+
+func parseFlags(args []string, stderr io.Writer) (options, params, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options
+	var p params
+	fs.BoolVar(&p.quick, "quick", false, "CI scale: seconds, not minutes (changes the defaults below)")
+	fs.IntVar(&p.devices, "devices", 10000, "connect storm and idle memory: clients (quick: 500)")
+	fs.IntVar(&p.concurrency, "concurrency", 100, "connect storm: connects in flight")
+	fs.DurationVar(&p.hold, "hold", 10*time.Second, "idle memory: hold before reading RSS (quick: 1s)")
+	fs.IntVar(&p.pubs, "pubs", 100, "load scenarios: publishing clients (quick: 20)")
+	fs.DurationVar(&p.duration, "duration", 10*time.Second, "load scenarios: window of each run (quick: 2s)")
+	fs.Float64Var(&p.rate, "rate", 500, "latency scenario: fixed total messages per second (quick: 300)")
+	fs.IntVar(&p.controls, "controls", 200, "control round trips under load (quick: 20)")
+	fs.BoolVar(&p.keep, "keep", false, "keep the temporary directory (logs, Thingo data)")
+	fs.StringVar(&o.out, "out", "", "update this Markdown file (e.g. docs/benchmarks.md) with the results")
+	fs.StringVar(&o.checkPath, "check", "", "fail if a ratio is worse than half of the one recorded in this JSON file")
+	fs.StringVar(&o.recordPath, "record", "", "write the measured ratios to this JSON file (a baseline for --check)")
+	if err := fs.Parse(args); err != nil {
+		return o, p, err
+	}
+	if fs.NArg() > 0 {
+		return o, p, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if p.quick {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		def := func(name string, apply func()) {
+			if !set[name] {
+				apply()
+			}
+		}
+		def("devices", func() { p.devices = 500 })
+		def("hold", func() { p.hold = time.Second })
+		def("pubs", func() { p.pubs = 20 })
+		def("duration", func() { p.duration = 2 * time.Second })
+		def("rate", func() { p.rate = 300 })
+		def("controls", func() { p.controls = 20 })
+	}
+	switch {
+	case p.devices < 1 || p.devices > maxDevices:
+		return o, p, fmt.Errorf("--devices must be 1..%d", maxDevices)
+	case p.concurrency < 1:
+		return o, p, errors.New("--concurrency must be >= 1")
+	case p.hold < 0 || p.hold > maxHold:
+		return o, p, fmt.Errorf("--hold must be 0..%v", maxHold)
+	case p.pubs < 1 || p.pubs > maxPubs:
+		return o, p, fmt.Errorf("--pubs must be 1..%d", maxPubs)
+	case p.duration <= 0 || p.duration > maxDuration:
+		return o, p, fmt.Errorf("--duration must be > 0 and <= %v", maxDuration)
+	case p.rate <= 0:
+		return o, p, errors.New("--rate must be > 0")
+	case p.controls < 1:
+		return o, p, errors.New("--controls must be >= 1")
+	}
+	return o, p, nil
+}
+
+func logf(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+// runAll starts both servers and runs every scenario.
+func runAll(ctx context.Context, p params, log io.Writer) ([]row, error) {
+	dir, err := os.MkdirTemp("", "thingo-bench-")
+	if err != nil {
+		return nil, fmt.Errorf("temp dir: %w", err)
+	}
+	if p.keep {
+		logf(log, "keeping %s", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	logf(log, "building thingo")
+	bin, err := buildThingo(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	logw, err := os.Create(filepath.Join(dir, "servers.log"))
+	if err != nil {
+		return nil, fmt.Errorf("log file: %w", err)
+	}
+	defer logw.Close()
+	th, err := startThingo(ctx, bin, dir, logw)
+	if err != nil {
+		return nil, err
+	}
+	defer th.stop()
+	mq, err := startMosquitto(ctx, dir, logw)
+	if err != nil {
+		return nil, err
+	}
+	defer mq.stop()
+	logf(log, "thingo on %s (pid %d), mosquitto on %s (pid %d)", th.addr, th.pid(), mq.addr, mq.pid())
+
+	cred, _, err := apikey.Load(th.data)
+	if err != nil {
+		return nil, err
+	}
+	api := &apiclient.Client{URL: th.http, SecretID: cred.SecretID, SecretKey: cred.SecretKey}
+	pid, err := sim.CreateProduct(ctx, api, fmt.Sprintf("bench%d", time.Now().Unix()%1e6), cSDKModel)
+	if err != nil {
+		return nil, err
+	}
+	logf(log, "creating %d devices", p.devices+p.pubs+1)
+	devs, err := sim.CreateDevices(ctx, api, pid, "b", p.devices+p.pubs+1, 32)
+	if err != nil {
+		return nil, err
+	}
+	stormDevs, loadDevs, ctlDev := devs[:p.devices], devs[p.devices:p.devices+p.pubs], devs[p.devices+p.pubs]
+
+	var rows []row
+	// Connect storm and idle memory.
+	tc, err := thingoCreds(stormDevs)
+	if err != nil {
+		return nil, err
+	}
+	storm := func(s *server, cs []creds) (connectResult, float64, error) {
+		before, err := s.rssKiB()
+		if err != nil {
+			return connectResult{}, 0, err
+		}
+		logf(log, "%s: connect storm of %d clients", s.name, len(cs))
+		f, res := connectStorm(ctx, s.addr, cs, p.concurrency)
+		defer f.disconnect()
+		if res.failed > 0 {
+			return res, 0, fmt.Errorf("%s: %d of %d connects failed: %w", s.name, res.failed, len(cs), res.firstErr)
+		}
+		kib, err := idleMemory(ctx, s, before, res.ok, p.hold)
+		return res, kib, err
+	}
+	tRes, tMem, err := storm(th, tc)
+	if err != nil {
+		return nil, err
+	}
+	mRes, mMem, err := storm(mq, anonCreds(p.devices))
+	if err != nil {
+		return nil, err
+	}
+	rows = append(rows,
+		row{Key: "connect", Name: fmt.Sprintf("connect storm, %d clients", p.devices), Unit: "connects/s",
+			Thingo: tRes.rate(), Mosquitto: mRes.rate(), HigherBetter: true},
+		row{Key: "idle_memory", Name: fmt.Sprintf("idle memory, %d connections", p.devices), Unit: "KiB/conn",
+			Thingo: tMem, Mosquitto: mMem})
+
+	// Load scenarios.
+	logf(log, "thingo: connecting %d reporting devices and the control device", p.pubs)
+	cs, err := connectSDK(ctx, th.addr, append(loadDevs[:len(loadDevs):len(loadDevs)], ctlDev), p.devices)
+	if err != nil {
+		return nil, err
+	}
+	defer closeSDK(cs)
+	reporters, ctl := cs[:p.pubs], cs[p.pubs]
+
+	logf(log, "thingo: report throughput, %d devices, %v", p.pubs, p.duration)
+	tThr := thingoReports(ctx, reporters, p.duration, 0)
+	logf(log, "mosquitto: forwarding throughput, %d publishers, %v", p.pubs, p.duration)
+	mThr, err := mosquittoForward(ctx, mq.addr, p.pubs, p.duration, 0)
+	if err != nil {
+		return nil, err
+	}
+	rows = append(rows, row{Key: "throughput", Name: fmt.Sprintf("QoS1 throughput, %d clients", p.pubs), Unit: "msg/s",
+		Thingo: tThr.rate(), Mosquitto: mThr.rate(), HigherBetter: true})
+
+	logf(log, "thingo: latency at %.0f msg/s with %d control round trips", p.rate, p.controls)
+	type ctlOut struct {
+		res loadResult
+		err error
+	}
+	ctlc := make(chan ctlOut, 1)
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	go func() {
+		// Let the fixed-rate load settle before the controls start.
+		select {
+		case <-time.After(min(p.duration/5, time.Second)):
+		case <-loadCtx.Done():
+		}
+		r, err := controlRoundTrips(loadCtx, api, ctl, ctlDev, p.controls)
+		ctlc <- ctlOut{r, err}
+	}()
+	tLat := thingoReports(ctx, reporters, p.duration, p.rate)
+	stopLoad()
+	co := <-ctlc
+	if co.err != nil && !errors.Is(co.err, context.Canceled) {
+		return nil, co.err
+	}
+	logf(log, "mosquitto: latency at %.0f msg/s", p.rate)
+	mLat, err := mosquittoForward(ctx, mq.addr, p.pubs, p.duration, p.rate)
+	if err != nil {
+		return nil, err
+	}
+	nan := math.NaN()
+	rows = append(rows,
+		row{Name: fmt.Sprintf("fixed rate %.0f msg/s: achieved", p.rate), Unit: "msg/s",
+			Thingo: tLat.rate(), Mosquitto: mLat.rate(), HigherBetter: true},
+		row{Name: "fixed rate: latency p50", Unit: "ms", Thingo: ms(tLat.p50), Mosquitto: ms(mLat.p50)},
+		row{Name: "fixed rate: latency p99", Unit: "ms", Thingo: ms(tLat.p99), Mosquitto: ms(mLat.p99)},
+		row{Name: fmt.Sprintf("control round trip p50 (%d of %d, under load)", co.res.msgs, p.controls), Unit: "ms",
+			Thingo: ms(co.res.p50), Mosquitto: nan},
+		row{Name: "control round trip p99 under load", Unit: "ms", Thingo: ms(co.res.p99), Mosquitto: nan},
+	)
+	if errs := tThr.errors + tLat.errors + co.res.errors; errs > 0 {
+		logf(log, "thingo: %d failed requests (timeouts or error replies)", errs)
+	}
+	if errs := mThr.errors + mLat.errors; errs > 0 {
+		logf(log, "mosquitto: %d failed publishes", errs)
+	}
+	return rows, nil
+}
+
+// Markers delimit the generated part of the results document.
+const (
+	beginMarker = "<!-- bench:results:begin -->"
+	endMarker   = "<!-- bench:results:end -->"
+)
+
+// updateDoc replaces the generated section of the Markdown file at path
+// (between the markers; appended when missing) with this run's results.
+func updateDoc(path string, rows []row, cmdline string) error {
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	var b strings.Builder
+	fmt.Fprintln(&b, beginMarker)
+	fmt.Fprintf(&b, "Measured %s on: %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), machine())
+	fmt.Fprintf(&b, "Command: `%s` (`make bench`).\n\n", cmdline)
+	writeMarkdown(&b, rows)
+	fmt.Fprintln(&b, endMarker)
+	return os.WriteFile(path, []byte(spliceSection(string(old), b.String())), 0o644)
+}
+
+// spliceSection replaces the marked section of doc with section, or
+// appends section when doc has no complete marked section.
+func spliceSection(doc, section string) string {
+	i := strings.Index(doc, beginMarker)
+	j := strings.Index(doc, endMarker)
+	if i < 0 || j < i {
+		if doc != "" && !strings.HasSuffix(doc, "\n") {
+			doc += "\n"
+		}
+		return doc + section
+	}
+	rest := doc[j+len(endMarker):]
+	rest = strings.TrimPrefix(rest, "\n")
+	return doc[:i] + section + rest
+}
