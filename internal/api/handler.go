@@ -62,6 +62,9 @@ type Config struct {
 
 	// OTA serves the firmware actions; nil disables them.
 	OTA Firmware
+
+	// Gateways serves the gateway actions; nil disables them.
+	Gateways Gateways
 }
 
 // Handler is the API's http.Handler.
@@ -73,6 +76,7 @@ type Handler struct {
 	protocols Protocols
 	logs      DeviceLogs
 	ota       Firmware
+	gateways  Gateways
 	log       *slog.Logger
 	now       func() time.Time
 	maxBody   int64
@@ -89,6 +93,7 @@ func NewHandler(cfg Config) (*Handler, error) {
 		now: cfg.Now, maxBody: cfg.MaxBodyBytes,
 	}
 	h.ota = cfg.OTA
+	h.gateways = cfg.Gateways
 	if h.sessions == nil {
 		h.sessions = noBroker{}
 	}

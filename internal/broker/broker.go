@@ -185,6 +185,15 @@ type Deps struct {
 	Queue         OfflineQueue
 	Sessions      SessionStore
 	PSKKeys       PSKKeys
+	// Proxies routes downlinks of sub-devices online through a gateway to
+	// the gateway's connection; nil: no gateways.
+	Proxies Proxies
+}
+
+// Proxies tells which gateway a sub-device is online through. Via must be
+// fast and do no I/O.
+type Proxies interface {
+	Via(productID, deviceName string) (gwProductID, gwDeviceName string, ok bool)
 }
 
 // Broker is the MQTT server devices connect to.

@@ -53,7 +53,8 @@ type drain struct {
 // whose session is still receiving its offline queue, is queued (Queued).
 // Otherwise: ErrDeviceOffline, ErrNotSubscribed, or ErrUndelivered when the
 // device's connection could not take it and it could not be queued.
-// Other subscribers of topic (a gateway for its sub-device) receive it too.
+// A sub-device online through a gateway (Deps.Proxies) is reached through
+// the gateway's connection and subscriptions.
 func (b *Broker) Deliver(ctx context.Context, productID, deviceName, topic string, payload []byte, qos byte) (Delivery, error) {
 	if qos > 1 {
 		return 0, ErrInvalidQoS
@@ -65,6 +66,11 @@ func (b *Broker) Deliver(ctx context.Context, productID, deviceName, topic strin
 		return 0, ErrNotRunning
 	}
 	clientID := productID + deviceName
+	if b.deps.Proxies != nil {
+		if gwPID, gwDN, ok := b.deps.Proxies.Via(productID, deviceName); ok {
+			clientID = gwPID + gwDN // a sub-device: through its gateway
+		}
+	}
 	cl, ok := b.srv.Clients.Get(clientID)
 	if !ok {
 		return 0, ErrDeviceOffline
