@@ -56,6 +56,17 @@ func (h *Handler) routes() map[string]action {
 		"DescribeDeviceRawData":    handle(h.describeDeviceRawData),
 		"DescribeDeviceCallResult": handle(h.describeDeviceCallResult),
 
+		"BindProducts":                 handle(h.bindProducts),
+		"UnbindProducts":               handle(h.unbindProducts),
+		"DescribeGatewaySubProducts":   handle(h.describeGatewaySubProducts),
+		"DescribeBindedProducts":       handle(h.describeBindedProducts),
+		"BindDevices":                  handle(h.bindDevices),
+		"UnbindDevices":                handle(h.unbindDevices),
+		"GetGatewaySubDeviceList":      handle(h.getGatewaySubDeviceList),
+		"DescribeGatewayBindDevices":   handle(h.describeGatewayBindDevices),
+		"DescribeGatewaySubDeviceList": handle(h.describeGatewaySubDeviceList),
+		"DescribeDeviceBindGateway":    handle(h.describeDeviceBindGateway),
+
 		"PublishRRPCMessage":          handle(h.publishRRPCMessage),
 		"CallDeviceRRPCSync":          handle(h.callDeviceRRPCSync),
 		"PublishBroadcastMessage":     handle(h.publishBroadcastMessage),
@@ -81,6 +92,12 @@ func (h *Handler) routes() map[string]action {
 		"DescribeDeviceFirmwares":      handle(h.describeDeviceFirmwares),
 		"CheckFirmwareUpdate":          handle(h.checkFirmwareUpdate),
 		"UpdateOtaTaskStatus":          handle(h.updateOtaTaskStatus),
+		// Resource management (Thingo-specific, docs/ota.md).
+		"GetResourceUploadURL":          handle(h.getResourceUploadURL),
+		"PushDeviceResource":            handle(h.pushDeviceResource),
+		"DeleteDeviceResource":          handle(h.deleteDeviceResource),
+		"DescribeDeviceResources":       handle(h.describeDeviceResources),
+		"DescribeDeviceResourceUploads": handle(h.describeDeviceResourceUploads),
 	}
 }
 

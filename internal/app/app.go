@@ -138,10 +138,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (a *App, err 
 	if err != nil {
 		return nil, fmt.Errorf("protocols: %w", err)
 	}
-	if a.ota, err = newOTA(cfg.DataDir, a.store, a.reg, func() *broker.Broker { return a.broker }, func() string { return a.cfg.PublicURL }, log); err != nil {
+	if a.ota, err = newOTA(ctx, cfg, a.store, a.reg, func() *broker.Broker { return a.broker }, func() string { return a.cfg.PublicURL }, log); err != nil {
 		return nil, fmt.Errorf("ota: %w", err)
 	}
 	closers = append(closers, a.ota.close)
+	gws, err := newGateways(a.store, a.reg, pub, log)
+	if err != nil {
+		return nil, fmt.Errorf("gateways: %w", err)
+	}
 	auth := devauth.NewAuthenticator(devauth.Config{Source: deviceSource{a.reg}, Logger: log.With("component", "devauth")})
 	a.broker, err = broker.New(broker.Options{
 		TCPAddr: cfg.MQTTAddr, TLSAddr: cfg.MQTTSAddr, WSAddr: cfg.WSAddr, WSSAddr: cfg.WSSAddr,
@@ -153,12 +157,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (a *App, err 
 		OfflinePacing: cfg.OfflinePacing,
 		Logger:        log.With("component", "broker"),
 	}, broker.Deps{
-		Authenticator: auth,
-		Handler:       a.ota.uplinks(protos.uplinks(uplinks)),
-		Observer:      a.presence,
+		Authenticator: gws.auth(auth),
+		Handler:       gws.uplinks(a.ota.uplinks(protos.uplinks(uplinks))),
+		Observer:      gws.observer(a.presence),
 		Queue:         a.bus.OfflineQueue(),
 		Sessions:      a.bus.Sessions(),
 		PSKKeys:       pskKeys{a.reg},
+		Proxies:       gws.svc,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
@@ -188,6 +193,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (a *App, err 
 
 		DeviceLogs: a.devlogs,
 		OTA:        a.ota.service,
+		Gateways:   gws.svc,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)

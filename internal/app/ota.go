@@ -14,16 +14,17 @@ import (
 
 	"github.com/thingo-iot/thingo/internal/blob"
 	"github.com/thingo-iot/thingo/internal/broker"
+	"github.com/thingo-iot/thingo/internal/config"
+	"github.com/thingo-iot/thingo/internal/devauth"
 	"github.com/thingo-iot/thingo/internal/ingest"
 	"github.com/thingo-iot/thingo/internal/ota"
 	"github.com/thingo-iot/thingo/internal/registry"
+	"github.com/thingo-iot/thingo/protocol"
 )
 
-// Lifetimes of signed file links.
-const (
-	downloadTTL = 24 * time.Hour // PROTOCOL.md §7 decision
-	uploadTTL   = time.Hour
-)
+// uploadTTL is the lifetime of signed upload links; the download link
+// lifetime is configured (--download-link-ttl).
+const uploadTTL = time.Hour
 
 // blobKeyFile holds the secret that signs file links, so links survive
 // restarts.
@@ -32,18 +33,19 @@ const blobKeyFile = "blob-url.key"
 // otaParts is the OTA subsystem: file storage, the link server and the
 // firmware service.
 type otaParts struct {
-	files   *blob.Local
+	files   blob.Backend
 	server  *blob.Server
 	service *ota.Service
 }
 
 // newOTA builds the OTA subsystem; deliver reaches the broker once it
 // exists (it is only called while the node runs).
-func newOTA(dataDir string, store registry.Store, reg *registry.Service, deliver func() *broker.Broker, publicURL func() string, log *slog.Logger) (*otaParts, error) {
+func newOTA(ctx context.Context, cfg config.Config, store registry.Store, reg *registry.Service, deliver func() *broker.Broker, publicURL func() string, log *slog.Logger) (*otaParts, error) {
 	st, ok := store.(ota.Store)
 	if !ok {
 		return nil, fmt.Errorf("store %T does not keep firmware", store)
 	}
+	dataDir := cfg.DataDir
 	key, err := loadOrCreateKey(filepath.Join(dataDir, blobKeyFile))
 	if err != nil {
 		return nil, fmt.Errorf("file link key: %w", err)
@@ -52,9 +54,13 @@ func newOTA(dataDir string, store registry.Store, reg *registry.Service, deliver
 	if err != nil {
 		return nil, err
 	}
-	files, err := blob.OpenLocal(filepath.Join(dataDir, "files"))
+	files, err := openFiles(ctx, cfg)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("file storage: %w", err)
+	}
+	ttl := cfg.DownloadLinkTTL
+	if ttl <= 0 {
+		ttl = config.DefaultDownloadLinkTTL
 	}
 	srv, err := blob.NewServer(blob.ServerConfig{Store: files, Signer: signer, Logger: log.With("component", "files")})
 	if err != nil {
@@ -62,8 +68,8 @@ func newOTA(dataDir string, store registry.Store, reg *registry.Service, deliver
 		return nil, err
 	}
 	svc, err := ota.NewService(ota.Config{
-		Store: st, Registry: reg, Files: files, Links: links{srv, publicURL},
-		Publisher: otaPublisher{deliver}, Logger: log.With("component", "ota"),
+		Store: st, Registry: reg, Files: files, Links: links{srv, publicURL, ttl},
+		Publisher: otaPublisher{deliver}, Resources: resourceStore(store), Logger: log.With("component", "ota"),
 	})
 	if err != nil {
 		_ = files.Close()
@@ -104,10 +110,25 @@ func loadOrCreateKey(path string) ([]byte, error) {
 	return b, f.Close()
 }
 
+// openFiles opens the configured file store: the directory <data>/files,
+// or an S3-compatible bucket for an s3:// --blob-url.
+func openFiles(ctx context.Context, cfg config.Config) (blob.Backend, error) {
+	if cfg.BlobURL == "" {
+		return blob.OpenLocal(filepath.Join(cfg.DataDir, "files"))
+	}
+	s3cfg, err := blob.ParseS3URL(cfg.BlobURL)
+	if err != nil {
+		return nil, err
+	}
+	s3cfg.AccessKey, s3cfg.SecretKey = cfg.S3AccessKey, cfg.S3SecretKey
+	return blob.OpenS3(ctx, s3cfg)
+}
+
 // links makes file links under the node's public URL.
 type links struct {
-	srv       *blob.Server
-	publicURL func() string
+	srv         *blob.Server
+	publicURL   func() string
+	downloadTTL time.Duration
 }
 
 func (l links) UploadURL(key string) string {
@@ -115,7 +136,7 @@ func (l links) UploadURL(key string) string {
 }
 
 func (l links) DownloadURL(key string) string {
-	return l.srv.URL(l.publicURL(), blob.KindDownload, key, downloadTTL)
+	return l.srv.URL(l.publicURL(), blob.KindDownload, key, l.downloadTTL)
 }
 
 // otaPublisher sends $ota downlinks through the broker; any failure to
@@ -131,9 +152,34 @@ func (p otaPublisher) Publish(ctx context.Context, productID, deviceName, topic 
 	return err
 }
 
-// uplinks routes $ota reports to the firmware service and the rest to next.
+// uplinks routes $ota reports and $resource messages to the firmware
+// service and the rest to next.
 func (o *otaParts) uplinks(next broker.Handler) broker.Handler {
-	return ingest.WithOTA{Next: next, OTA: o.service}
+	return resourceRouter{next: ingest.WithOTA{Next: next, OTA: o.service}, svc: o.service}
+}
+
+// resourceStore returns the store's resource side, or nil when it keeps
+// none (resource management is then off).
+func resourceStore(store registry.Store) ota.ResourceStore {
+	rs, _ := store.(ota.ResourceStore)
+	return rs
+}
+
+// resourceRouter routes $resource/up/service uplinks to the resource
+// protocol and everything else to next.
+type resourceRouter struct {
+	next broker.Handler
+	svc  *ota.Service
+}
+
+// HandleUplink implements broker.Handler.
+func (r resourceRouter) HandleUplink(ctx context.Context, id devauth.Identity, topic string, payload []byte) {
+	t, err := protocol.ParseTopic(topic)
+	if err == nil && t.Family == protocol.FamilyResource && t.Direction == protocol.Up {
+		r.svc.HandleResource(ctx, t.ProductID, t.DeviceName, payload)
+		return
+	}
+	r.next.HandleUplink(ctx, id, topic, payload)
 }
 
 // run drives upgrade tasks until ctx ends.

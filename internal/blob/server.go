@@ -2,6 +2,9 @@ package blob
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
@@ -16,7 +19,7 @@ type Uploaded func(ctx context.Context, key string, size int64, md5sum string)
 
 // ServerConfig configures a Server.
 type ServerConfig struct {
-	Store     *Local  // required
+	Store     Backend // required
 	Signer    *Signer // required
 	MaxUpload int64   // bytes accepted by one PUT; 0: 256 MiB
 	// OnUpload, if set, is called after each successful PUT.
@@ -31,7 +34,8 @@ const DefaultMaxUpload = 256 << 20
 // Server serves signed links at root-level paths ("/<token>"): GET and HEAD
 // of download links with Range support (206 + Content-Range; an end past
 // the last byte is clamped), always with Content-Length; PUT of upload
-// links. Expired or forged links get 403, missing objects 404. Files are
+// links (a Content-MD5 header is checked: a mismatch is 400 and nothing
+// is kept). Expired or forged links get 403, missing objects 404. Files are
 // streamed, never loaded into memory.
 type Server struct {
 	cfg ServerConfig
@@ -105,6 +109,15 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, key string) {
 		http.Error(w, "too large", http.StatusRequestEntityTooLarge)
 		return
 	}
+	var wantMD5 string
+	if h := r.Header.Get("Content-MD5"); h != "" {
+		b, err := base64.StdEncoding.DecodeString(h)
+		if err != nil || len(b) != md5.Size {
+			http.Error(w, "invalid Content-MD5", http.StatusBadRequest)
+			return
+		}
+		wantMD5 = hex.EncodeToString(b)
+	}
 	size, sum, err := s.cfg.Store.Put(r.Context(), key, r.Body, s.cfg.MaxUpload)
 	switch {
 	case errors.Is(err, ErrTooLarge):
@@ -116,6 +129,13 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, key string) {
 		return
 	case r.ContentLength >= 0 && size != r.ContentLength:
 		http.Error(w, "short body", http.StatusBadRequest)
+		return
+	case wantMD5 != "" && sum != wantMD5:
+		// The stored object is not what the client meant: remove it.
+		if err := s.cfg.Store.Delete(r.Context(), key); err != nil {
+			s.log.Warn("blob delete after bad digest", "key", key, "err", err)
+		}
+		http.Error(w, "Content-MD5 does not match the body", http.StatusBadRequest)
 		return
 	}
 	if s.cfg.OnUpload != nil {

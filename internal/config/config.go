@@ -111,6 +111,20 @@ type Config struct {
 	// 10s, > 0).
 	ShutdownTimeout time.Duration
 
+	// BlobURL selects where firmware and resource files are stored
+	// (--blob-url). Empty means the directory <data>/files; an
+	// s3://bucket[/prefix]?endpoint=host:port[&region=r][&secure=false]
+	// [&path_style=true] URL means an S3-compatible bucket. Files are always
+	// served to devices through Thingo's own signed links.
+	BlobURL string
+	// S3AccessKey and S3SecretKey are the S3 credential, read only from
+	// THINGO_S3_ACCESS_KEY and THINGO_S3_SECRET_KEY.
+	S3AccessKey string
+	S3SecretKey string
+	// DownloadLinkTTL is how long a signed file download link stays valid
+	// (--download-link-ttl, default 24h, >= 1s).
+	DownloadLinkTTL time.Duration
+
 	// AdminSecretID and AdminSecretKey are the management API credential,
 	// read only from THINGO_ADMIN_SECRET_ID and THINGO_ADMIN_SECRET_KEY (both
 	// or neither). When unset, the credential stored in the data directory is
@@ -118,6 +132,9 @@ type Config struct {
 	AdminSecretID  string
 	AdminSecretKey string
 }
+
+// DefaultDownloadLinkTTL is the default of DownloadLinkTTL.
+const DefaultDownloadLinkTTL = 24 * time.Hour
 
 // SQLitePath is the SQLite database file used when DatabaseURL is empty.
 func (c Config) SQLitePath() string {

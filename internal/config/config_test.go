@@ -49,6 +49,7 @@ func TestDefaults(t *testing.T) {
 		SessionExpiry:   24 * time.Hour,
 		OfflinePacing:   500 * time.Millisecond,
 		ShutdownTimeout: 10 * time.Second,
+		DownloadLinkTTL: 24 * time.Hour,
 	}
 	if c != want {
 		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)
@@ -149,6 +150,9 @@ func TestErrors(t *testing.T) {
 		{"relative public url", []string{"--public-url", "localhost:8080"}, nil, "", []string{"flag --public-url", "absolute"}},
 		{"ftp public url", []string{"--public-url", "ftp://x"}, nil, "", []string{"flag --public-url"}},
 		{"mysql database", []string{"--database-url", "mysql://u:secret@x/db"}, nil, "", []string{"flag --database-url", "postgres://"}},
+		{"http blob url", []string{"--blob-url", "http://bucket"}, nil, "", []string{"flag --blob-url", "s3://"}},
+		{"blob url without bucket", []string{"--blob-url", "s3:///x"}, nil, "", []string{"flag --blob-url"}},
+		{"short link ttl", []string{"--download-link-ttl", "500ms"}, nil, "", []string{"flag --download-link-ttl", "500ms"}},
 		{"bad nats scheme", []string{"--nats-url", "http://x:4222"}, nil, "", []string{"flag --nats-url", "http"}},
 		{"bad nats url", []string{"--nats-url", "localhost"}, nil, "", []string{"flag --nats-url"}},
 		{"log format", []string{"--log-format", "xml"}, nil, "", []string{"flag --log-format", "xml"}},
@@ -278,6 +282,17 @@ func TestDocExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.WSAddr != "" || c.PublicURL != "https://iot.example.com" || c.LogFormat != "json" || c.TLSKey == "" {
+		t.Errorf("unexpected config %+v", c)
+	}
+}
+
+func TestBlobSettings(t *testing.T) {
+	c, err := Load([]string{"--blob-url", "s3://fw/thingo?endpoint=minio:9000&path_style=true", "--download-link-ttl", "90s"},
+		env(map[string]string{"THINGO_S3_ACCESS_KEY": "ak", "THINGO_S3_SECRET_KEY": "sk"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BlobURL != "s3://fw/thingo?endpoint=minio:9000&path_style=true" || c.DownloadLinkTTL != 90*time.Second || c.S3AccessKey != "ak" || c.S3SecretKey != "sk" {
 		t.Errorf("unexpected config %+v", c)
 	}
 }

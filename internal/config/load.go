@@ -18,6 +18,8 @@ const (
 	EnvConfig         = "THINGO_CONFIG"
 	EnvAdminSecretID  = "THINGO_ADMIN_SECRET_ID"
 	EnvAdminSecretKey = "THINGO_ADMIN_SECRET_KEY"
+	EnvS3AccessKey    = "THINGO_S3_ACCESS_KEY"
+	EnvS3SecretKey    = "THINGO_S3_SECRET_KEY"
 )
 
 // value is a raw setting and where it came from.
@@ -89,6 +91,9 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 			Err:   errors.New("give both or neither"),
 		}
 	}
+
+	c.S3AccessKey = getenv(EnvS3AccessKey)
+	c.S3SecretKey = getenv(EnvS3SecretKey)
 
 	if c.PublicURL == "" {
 		c.PublicURL = derivePublicURL(c.HTTPAddr)
@@ -219,5 +224,6 @@ func Usage() string {
 		b.WriteString("\n")
 	}
 	fmt.Fprintf(&b, "\nAdmin API credential (environment only, both or neither): %s, %s\n", EnvAdminSecretID, EnvAdminSecretKey)
+	fmt.Fprintf(&b, "S3 credential for --blob-url (environment only): %s, %s\n", EnvS3AccessKey, EnvS3SecretKey)
 	return b.String()
 }

@@ -62,6 +62,8 @@ type Config struct {
 	Files     Files     // required
 	Links     Links     // required
 	Publisher Publisher // required
+	// Resources, if set, enables resource management ($resource topics).
+	Resources ResourceStore
 	Logger    *slog.Logger
 	Now       func() time.Time
 	Tick      time.Duration // engine period; 0: DefaultTick
@@ -74,6 +76,7 @@ type Service struct {
 	files Files
 	links Links
 	pub   Publisher
+	res   ResourceStore
 	log   *slog.Logger
 	now   func() time.Time
 	tick  time.Duration
@@ -108,7 +111,7 @@ func NewService(cfg Config) (*Service, error) {
 		return nil, errors.New("ota: Store, Registry, Files, Links and Publisher are required")
 	}
 	s := &Service{
-		store: cfg.Store, reg: cfg.Registry, files: cfg.Files, links: cfg.Links, pub: cfg.Publisher,
+		store: cfg.Store, reg: cfg.Registry, files: cfg.Files, links: cfg.Links, pub: cfg.Publisher, res: cfg.Resources,
 		log: cfg.Logger, now: cfg.Now, tick: cfg.Tick, rate: map[int64]*window{},
 	}
 	if s.log == nil {

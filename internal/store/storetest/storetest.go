@@ -46,7 +46,9 @@ func Run(t *testing.T, open func(t *testing.T) registry.Store) {
 		{"RemoteConfig", testRemoteConfig},
 		{"TWecall", testTWecall},
 		{"OTA", testOTA},
+		{"Resources", testResources},
 		{"DeviceRecords", testDeviceRecords},
+		{"Gateway", testGateway},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
