@@ -26,6 +26,7 @@ API commands (call a running platform; credential from THINGO_ADMIN_SECRET_ID/KE
   create-device   --product ID --name NAME [--psk BASE64]
   describe-device --product ID --name NAME
   list-devices    --product ID [--offset N] [--limit N]
+  publish         --product ID --name NAME --topic TOPIC --payload TEXT [--qos 0|1]
   device-logs     --product ID --name NAME [--offset N] [--limit N]   (logs uploaded to /cgi-bin/report-log, newest first)
   dynreg          --product ID [--type 0|1|2 --limit N]   (show or set dynamic registration; prints the product secret)
   remote-config   --product ID [--device NAME] [--enable|--disable --payload JSON] [--push] [--delete]
@@ -135,6 +136,17 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 			return 2
 		}
 		action, req = "GetDeviceList", map[string]any{"ProductId": *product, "Offset": *offset, "Limit": *limit}
+	case "publish":
+		product := fs.String("product", "", "product id")
+		name := fs.String("name", "", "device name")
+		topic := fs.String("topic", "", "topic the device subscribed to, e.g. $thing/down/property/PID/NAME")
+		payload := fs.String("payload", "", "message payload")
+		qos := fs.Int("qos", 1, "QoS: 0 or 1")
+		if fs.Parse(args) != nil {
+			return 2
+		}
+		action, req = "PublishMessage", map[string]any{"ProductId": *product, "DeviceName": *name, "Topic": *topic,
+			"Payload": *payload, "Qos": *qos}
 	case "device-logs":
 		product := fs.String("product", "", "product id")
 		name := fs.String("name", "", "device name")

@@ -37,6 +37,20 @@ func TestQuickStart(t *testing.T) {
 	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("connect with the signed credentials: %v", tok.Error())
 	}
+	got := make(chan string, 1)
+	topic := "$thing/down/property/" + product + "/lamp01"
+	if tok := c.Subscribe(topic, 1, func(_ mqtt.Client, m mqtt.Message) { got <- string(m.Payload()) }); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	cli("admin", "publish", "--product", product, "--name", "lamp01", "--topic", topic, "--payload", "hello")
+	select {
+	case p := <-got:
+		if p != "hello" {
+			t.Fatalf("received %q", p)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("`thingo admin publish` did not reach the device")
+	}
 	c.Disconnect(50)
 
 	dev := cli("admin", "describe-device", "--product", product, "--name", "lamp01")["Device"].(map[string]any)
