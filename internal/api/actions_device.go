@@ -10,11 +10,9 @@ import (
 	"github.com/thingo-iot/thingo/protocol"
 )
 
-func deviceInfo(d registry.Device, p registry.Product, psk string) DeviceInfo {
-	typ := "device"
-	if p.ProductType == registry.ProductTypeGateway {
-		typ = "gateway"
-	}
+// deviceInfo is the API view of a device; DeviceType comes from
+// Handler.deviceType.
+func deviceInfo(d registry.Device, p registry.Product, psk, typ string) DeviceInfo {
 	return DeviceInfo{
 		DeviceName: d.Name, Status: d.Status(), DevicePsk: psk,
 		FirstOnlineTime: unixSec(d.Presence.FirstOnline), LoginTime: unixSec(d.Presence.LastLogin),
@@ -52,13 +50,22 @@ func (h *Handler) describeDevice(ctx context.Context, req *describeDeviceRequest
 	if err != nil {
 		return nil, err
 	}
-	return &describeDeviceResponse{Device: deviceInfo(det.Device, det.Product, det.PSK)}, nil
+	typ, err := h.deviceType(ctx, det.Device, det.Product)
+	if err != nil {
+		return nil, err
+	}
+	return &describeDeviceResponse{Device: deviceInfo(det.Device, det.Product, det.PSK, typ)}, nil
 }
 
 func (h *Handler) deleteDevice(ctx context.Context, req *deleteDeviceRequest) (*resultResponse, error) {
+	bound, err := h.subDeviceBinding(ctx, *req.ProductId, *req.DeviceName)
+	if err != nil {
+		return nil, err
+	}
 	if err := h.reg.DeleteDevice(ctx, *req.ProductId, *req.DeviceName); err != nil {
 		return nil, err
 	}
+	h.subDeviceDeleted(ctx, *req.ProductId, *req.DeviceName, bound)
 	h.unbindAndDisconnect(ctx, *req.ProductId, *req.DeviceName)
 	return &resultResponse{ResultCode: "0", ResultMessage: "success"}, nil
 }
@@ -123,9 +130,14 @@ func (h *Handler) deleteDevices(ctx context.Context, req *deleteDevicesRequest) 
 		return nil, err
 	}
 	for _, it := range req.DevicesItems {
+		bound, err := h.subDeviceBinding(ctx, *it.ProductId, *it.DeviceName)
+		if err != nil {
+			return nil, err
+		}
 		if err := h.reg.DeleteDevice(ctx, *it.ProductId, *it.DeviceName); err != nil {
 			return nil, err
 		}
+		h.subDeviceDeleted(ctx, *it.ProductId, *it.DeviceName, bound)
 		h.unbindAndDisconnect(ctx, *it.ProductId, *it.DeviceName)
 	}
 	return &resultResponse{ResultCode: "0", ResultMessage: "success"}, nil
@@ -206,7 +218,11 @@ func (h *Handler) getDeviceList(ctx context.Context, req *getDeviceListRequest) 
 			}
 			products[p.ID] = p
 		}
-		out.Devices = append(out.Devices, deviceInfo(d, p, ""))
+		typ, err := h.deviceType(ctx, d, p)
+		if err != nil {
+			return nil, err
+		}
+		out.Devices = append(out.Devices, deviceInfo(d, p, "", typ))
 	}
 	return out, nil
 }

@@ -18,6 +18,8 @@ type Gateways interface {
 	UnbindDevices(ctx context.Context, gwPID, gwDN, pid string, names []string) error
 	SubDevices(ctx context.Context, gwPID, gwDN, pid string, offset, limit int) ([]gateway.Binding, int64, error)
 	BindingOf(ctx context.Context, pid, dn string) (gateway.Binding, error)
+	SearchDevices(ctx context.Context, gwPID, gwDN string, status int) error
+	SubDeviceDeleted(ctx context.Context, pid, dn string, b *gateway.Binding)
 }
 
 // Codes of the gateway actions.
@@ -48,6 +50,8 @@ func gatewayErr(err error, product bool) error {
 		return newError(codeProductNotBind, "the product is not bound to the gateway product; use BindProducts")
 	case errors.Is(err, gateway.ErrNotNormal):
 		return newError(codeNotNormalDevice, "a gateway cannot be a sub-device")
+	case errors.Is(err, gateway.ErrBadStatus):
+		return newError(codeInvalidParameterValue, "parameter Status: must be 0 (stop) or 1 (start)")
 	case errors.Is(err, gateway.ErrTooManySubDevices):
 		return newError(codeGatewayLimit, "the gateway has reached its sub-device limit")
 	}
@@ -144,6 +148,11 @@ type (
 	describeGatewaySubDeviceListResponse struct {
 		Total      int64
 		DeviceList []familySubDevice
+	}
+	searchGatewaySubDevicesRequest struct {
+		GatewayProductId  *string `required:"true"`
+		GatewayDeviceName *string `required:"true"`
+		Status            *int64  `required:"true"`
 	}
 	deviceBindGatewayRequest struct {
 		ProductId  *string `required:"true"`
@@ -338,4 +347,74 @@ func (h *Handler) describeDeviceBindGateway(ctx context.Context, req *deviceBind
 		return nil, err
 	}
 	return &deviceBindGatewayResponse{GatewayProductId: b.GatewayProductID, GatewayDeviceName: b.GatewayName, GatewayName: p.Name}, nil
+}
+
+// searchGatewaySubDevices (Thingo-specific) asks an online gateway device to
+// start (Status 1) or stop (0) discovering sub-devices: search_devices on
+// $gateway/operation/result (PROTOCOL.md §8). An offline gateway is
+// FailedOperation.DeviceOffline.
+func (h *Handler) searchGatewaySubDevices(ctx context.Context, req *searchGatewaySubDevicesRequest) (*emptyResponse, error) {
+	g, err := h.gatewaysOrErr()
+	if err != nil {
+		return nil, err
+	}
+	if *req.Status != 0 && *req.Status != 1 {
+		return nil, gatewayErr(gateway.ErrBadStatus, false)
+	}
+	err = g.SearchDevices(ctx, *req.GatewayProductId, *req.GatewayDeviceName, int(*req.Status))
+	if err != nil {
+		return nil, gatewayErr(err, false)
+	}
+	return &emptyResponse{}, nil
+}
+
+// Values of DeviceInfo.DeviceType (tencent-cloud-api.md: "device,
+// sub-device or gateway").
+const (
+	deviceTypeDevice    = "device"
+	deviceTypeSubDevice = "sub-device"
+	deviceTypeGateway   = "gateway"
+)
+
+// deviceType returns the DeviceType of a device: gateway for a device of a
+// gateway product, sub-device for one bound to a gateway, device otherwise.
+func (h *Handler) deviceType(ctx context.Context, d registry.Device, p registry.Product) (string, error) {
+	if p.ProductType == registry.ProductTypeGateway {
+		return deviceTypeGateway, nil
+	}
+	if h.gateways == nil {
+		return deviceTypeDevice, nil
+	}
+	_, err := h.gateways.BindingOf(ctx, d.ProductID, d.Name)
+	switch {
+	case err == nil:
+		return deviceTypeSubDevice, nil
+	case errors.Is(err, gateway.ErrNotBound):
+		return deviceTypeDevice, nil
+	}
+	return "", err
+}
+
+// subDeviceBinding returns the binding of a device about to be deleted, nil
+// when it is not bound (or gateways are off): its row goes with the device.
+func (h *Handler) subDeviceBinding(ctx context.Context, pid, dn string) (*gateway.Binding, error) {
+	if h.gateways == nil {
+		return nil, nil
+	}
+	b, err := h.gateways.BindingOf(ctx, pid, dn)
+	switch {
+	case err == nil:
+		return &b, nil
+	case errors.Is(err, gateway.ErrNotBound):
+		return nil, nil
+	}
+	return nil, err
+}
+
+// subDeviceDeleted takes a deleted device out of its gateway's online set
+// and tells a gateway it was bound to (change, status 0).
+func (h *Handler) subDeviceDeleted(ctx context.Context, pid, dn string, b *gateway.Binding) {
+	if h.gateways != nil {
+		h.gateways.SubDeviceDeleted(ctx, pid, dn, b)
+	}
 }

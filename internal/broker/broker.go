@@ -190,10 +190,14 @@ type Deps struct {
 	Proxies Proxies
 }
 
-// Proxies tells which gateway a sub-device is online through. Via must be
-// fast and do no I/O.
+// Proxies tells which gateway a sub-device is online through, and how many
+// sub-devices are online through a gateway. Both must be fast and do no I/O:
+// OnlineSubDevices is called for every PUBLISH of a gateway connection.
 type Proxies interface {
 	Via(productID, deviceName string) (gwProductID, gwDeviceName string, ok bool)
+	// OnlineSubDevices scales the uplink rate of a gateway connection
+	// (see GatewayRateFactorMax).
+	OnlineSubDevices(gwProductID, gwDeviceName string) int
 }
 
 // Broker is the MQTT server devices connect to.

@@ -16,6 +16,18 @@ type fakeProxies struct {
 	via map[string]string // sub-device name -> gateway device name
 }
 
+func (p *fakeProxies) OnlineSubDevices(_, gwDN string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, gw := range p.via {
+		if gw == gwDN {
+			n++
+		}
+	}
+	return n
+}
+
 func (p *fakeProxies) Via(productID, deviceName string) (string, string, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

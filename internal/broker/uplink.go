@@ -8,6 +8,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/thingo-iot/thingo/internal/devauth"
+	"github.com/thingo-iot/thingo/protocol"
 )
 
 // uplink is an accepted device message waiting for the Handler.
@@ -25,7 +26,7 @@ func (b *Broker) admitUplink(c *conn, pk packets.Packet) bool {
 		b.observeDropped(c.id, pk.TopicName, DropACL)
 		return false
 	}
-	if !c.limiter.allow(time.Now()) {
+	if !c.limiter.allow(time.Now(), b.uplinkRate(c)) {
 		b.observeDropped(c.id, pk.TopicName, DropRate)
 		return false
 	}
@@ -34,12 +35,25 @@ func (b *Broker) admitUplink(c *conn, pk packets.Packet) bool {
 	}
 	u := uplink{id: c.id, topic: pk.TopicName, payload: append([]byte(nil), pk.Payload...)}
 	select {
-	case b.uplinkQueue(c.id.ClientID) <- u:
+	case b.uplinkQueue(queueKey(c.id, pk.TopicName)) <- u:
 		return true
 	default:
 		b.observeDropped(c.id, pk.TopicName, DropOverload)
 		return false
 	}
+}
+
+// queueKey picks the ordering key of an uplink: the device it speaks for. A
+// gateway speaks for its sub-devices on their topics, so each sub-device
+// keeps its own order and a gateway's traffic spreads over the workers
+// instead of filling one queue.
+func queueKey(id devauth.Identity, topic string) string {
+	if id.Gateway {
+		if t, err := protocol.ParseTopic(topic); err == nil && t.ProductID != "" {
+			return t.ProductID + t.DeviceName
+		}
+	}
+	return id.ClientID
 }
 
 // newUplinkQueues makes one queue per worker, sharing capacity among them.
@@ -83,23 +97,43 @@ func (b *Broker) uplinkWorker(ctx context.Context, q chan uplink, stop <-chan st
 	}
 }
 
-// rateLimiter is a token bucket: rate tokens per second, burst of rate.
+// GatewayRateFactorMax caps the uplink allowance of a gateway connection:
+// a gateway with n sub-devices online through it may send
+// Options.UplinkRate x (1+n) PUBLISH per second, at most
+// Options.UplinkRate x GatewayRateFactorMax.
+const GatewayRateFactorMax = 100
+
+// uplinkRate is the PUBLISH per second connection c may send: the device
+// rate, or for a gateway the device rate times 1 + its online sub-devices
+// (capped), so that its sub-devices do not share one device's allowance.
+func (b *Broker) uplinkRate(c *conn) float64 {
+	rate := float64(b.opts.UplinkRate)
+	if !c.id.Gateway || b.deps.Proxies == nil {
+		return rate
+	}
+	n := b.deps.Proxies.OnlineSubDevices(c.id.ProductID, c.id.DeviceName)
+	return rate * float64(min(max(n, 0)+1, GatewayRateFactorMax))
+}
+
+// rateLimiter is a token bucket refilled at the rate given to each allow
+// call, with a burst of that rate (one second's worth).
 type rateLimiter struct {
 	mu     sync.Mutex
-	rate   float64
 	tokens float64
 	last   time.Time
 }
 
 func newRateLimiter(perSecond int, now time.Time) *rateLimiter {
-	return &rateLimiter{rate: float64(perSecond), tokens: float64(perSecond), last: now}
+	return &rateLimiter{tokens: float64(perSecond), last: now}
 }
 
-func (r *rateLimiter) allow(now time.Time) bool {
+// allow takes a token if there is one, after refilling at rate tokens per
+// second since the last call.
+func (r *rateLimiter) allow(now time.Time, rate float64) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if elapsed := now.Sub(r.last); elapsed > 0 {
-		r.tokens = min(r.rate, r.tokens+elapsed.Seconds()*r.rate)
+		r.tokens = min(rate, r.tokens+elapsed.Seconds()*rate)
 		r.last = now
 	}
 	if r.tokens < 1 {

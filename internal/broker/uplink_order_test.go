@@ -68,3 +68,22 @@ func TestUplinkOrderPerDevice(t *testing.T) {
 		}
 	}
 }
+
+func TestQueueKey(t *testing.T) {
+	gw := devauth.Identity{ClientID: "GWPRODUCT1gw1", ProductID: "GWPRODUCT1", DeviceName: "gw1", Gateway: true}
+	dev := devauth.Identity{ClientID: "AB12CD34EFdev1", ProductID: "AB12CD34EF", DeviceName: "dev1"}
+	cases := []struct {
+		id          devauth.Identity
+		topic, want string
+	}{
+		{gw, "$thing/up/property/SUBPRODUCT/sub1", "SUBPRODUCTsub1"},
+		{gw, "$gateway/operation/GWPRODUCT1/gw1", "GWPRODUCT1gw1"},
+		{gw, "not/a/platform/topic/x", "GWPRODUCT1gw1"},
+		{dev, "$thing/up/property/AB12CD34EF/dev1", "AB12CD34EFdev1"},
+	}
+	for _, tc := range cases {
+		if got := queueKey(tc.id, tc.topic); got != tc.want {
+			t.Errorf("queueKey(%s, %q) = %q, want %q", tc.id.ClientID, tc.topic, got, tc.want)
+		}
+	}
+}

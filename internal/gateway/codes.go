@@ -46,4 +46,6 @@ var (
 	ErrProductNotAssociated = errors.New("gateway: sub-device product not associated with the gateway product")
 	// ErrTooManySubDevices: the gateway reached its sub-device limit.
 	ErrTooManySubDevices = errors.New("gateway: too many sub-devices")
+	// ErrBadStatus: a search_devices status other than 0 (stop) or 1 (start).
+	ErrBadStatus = errors.New("gateway: status must be 0 or 1")
 )

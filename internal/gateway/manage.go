@@ -143,9 +143,17 @@ func (s *Service) BindingOf(ctx context.Context, pid, dn string) (Binding, error
 	return s.store.GetBinding(ctx, pid, dn)
 }
 
-// SearchDevices asks a gateway to start (status 1) or stop (0) discovering
-// sub-devices.
+// SearchDevices asks a gateway device to start (status 1) or stop (0)
+// discovering sub-devices (PROTOCOL.md §8, search_devices). It fails with
+// ErrBadStatus for another status, ErrNotGateway when the device is not a
+// gateway, and with the Publisher's error when the gateway is offline.
 func (s *Service) SearchDevices(ctx context.Context, gwPID, gwDN string, status int) error {
+	if status != 0 && status != 1 {
+		return fmt.Errorf("search_devices status %d: %w", status, ErrBadStatus)
+	}
+	if err := s.gatewayDevice(ctx, DeviceID{gwPID, gwDN}); err != nil {
+		return err
+	}
 	var msg struct {
 		Type    string `json:"type"`
 		Payload struct {
