@@ -34,6 +34,9 @@ API commands (call a running platform; credential from THINGO_ADMIN_SECRET_ID/KE
   twecall-pool    --product ID [--pkg-type 0-4 --total N --valid-days N]   (show or set TWecall license pools)
   alert-fence     --product ID --name NAME --type In|Out --fence NAME [--condition InOrOut] [--long X --lat Y] [--time UNIX]
                   (send an alert_fence_event to the device; DescribeDeviceCallResult shows its reply)
+  gateway search  --product ID --name NAME [--status 1|0]   (ask an online gateway to start/stop discovering sub-devices)
+  ota create|status|devices|pause|resume|cancel ...   (firmware tasks and staged rollouts; "thingo admin ota" lists flags)
+  resource upload-url|push|delete|list ...           (files on devices; "thingo admin resource" lists flags)
 Common API flags: --api URL (default $THINGO_API_URL or http://127.0.0.1:8080), --data DIR (default ./thingo-data)
 `
 
@@ -220,6 +223,24 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		}
 		action, req = "PublishAlertFenceEvent", map[string]any{"ProductId": *product, "DeviceName": *name,
 			"AlertType": *typ, "AlertCondition": *cond, "FenceName": *fence, "Longitude": *long, "Latitude": *lat, "AlarmTime": *at}
+	case "gateway":
+		if len(args) == 0 || args[0] != "search" {
+			fmt.Fprintf(stderr, "thingo admin gateway: want a subcommand: search\n\n%s", adminUsage)
+			return 2
+		}
+		product := fs.String("product", "", "gateway product id")
+		name := fs.String("name", "", "gateway device name")
+		status := fs.Int("status", 1, "1 starts sub-device discovery, 0 stops it")
+		if fs.Parse(args[1:]) != nil {
+			return 2
+		}
+		action, req = "SearchGatewaySubDevices", map[string]any{"GatewayProductId": *product,
+			"GatewayDeviceName": *name, "Status": *status}
+	case "ota", "resource":
+		var ok bool
+		if action, req, ok = otaCommand(cmd, fs, args, stderr); !ok {
+			return 2
+		}
 	default:
 		fmt.Fprintf(stderr, "thingo admin: unknown command %q\n\n%s", cmd, adminUsage)
 		return 2

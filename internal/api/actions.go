@@ -66,6 +66,7 @@ func (h *Handler) routes() map[string]action {
 		"DescribeGatewayBindDevices":   handle(h.describeGatewayBindDevices),
 		"DescribeGatewaySubDeviceList": handle(h.describeGatewaySubDeviceList),
 		"DescribeDeviceBindGateway":    handle(h.describeDeviceBindGateway),
+		"SearchGatewaySubDevices":      handle(h.searchGatewaySubDevices),
 
 		"PublishRRPCMessage":          handle(h.publishRRPCMessage),
 		"CallDeviceRRPCSync":          handle(h.callDeviceRRPCSync),

@@ -22,6 +22,7 @@ type Firmware interface {
 	TaskDevices(ctx context.Context, f ota.TaskDeviceFilter) ([]ota.TaskDevice, int64, error)
 	CancelTask(ctx context.Context, productID string, id int64) error
 	ResumeTask(ctx context.Context, productID string, id int64) error
+	PauseTask(ctx context.Context, productID string, id int64) error
 	DeviceStatus(ctx context.Context, productID, deviceName string) (ota.TaskDevice, error)
 	PushNow(ctx context.Context, productID, deviceName string) error
 }
@@ -623,8 +624,13 @@ func (h *Handler) updateOtaTaskStatus(ctx context.Context, req *updateOtaTaskSta
 		err = fw.CancelTask(ctx, *req.ProductId, *req.TaskId)
 	case ota.TaskRunning: // Thingo extension: resume a paused staged rollout
 		err = fw.ResumeTask(ctx, *req.ProductId, *req.TaskId)
+	case ota.TaskPaused: // Thingo extension: pause a running task
+		err = fw.PauseTask(ctx, *req.ProductId, *req.TaskId)
+		if errors.Is(err, ota.ErrTaskNotRunning) {
+			return nil, newError(codeInvalidParameterValue, "the firmware task is not running")
+		}
 	default:
-		return nil, newError(codeInvalidParameterValue, "parameter Status: 3 cancels, 1 resumes a paused task")
+		return nil, newError(codeInvalidParameterValue, "parameter Status: 3 cancels, 4 pauses, 1 resumes a paused task")
 	}
 	if err != nil {
 		return nil, err

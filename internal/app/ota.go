@@ -152,8 +152,8 @@ func (p otaPublisher) Publish(ctx context.Context, productID, deviceName, topic 
 	return err
 }
 
-// uplinks routes $ota reports and $resource messages to the firmware
-// service and the rest to next.
+// uplinks routes $ota reports, $resource messages and file methods on
+// $thing/up/service to the firmware service and the rest to next.
 func (o *otaParts) uplinks(next broker.Handler) broker.Handler {
 	return resourceRouter{next: ingest.WithOTA{Next: next, OTA: o.service}, svc: o.service}
 }
@@ -165,8 +165,9 @@ func resourceStore(store registry.Store) ota.ResourceStore {
 	return rs
 }
 
-// resourceRouter routes $resource/up/service uplinks to the resource
-// protocol and everything else to next.
+// resourceRouter routes $resource/up/service uplinks and the §10 file
+// methods on $thing/up/service to the resource protocol (so they never
+// reach the thing-model handler) and everything else to next.
 type resourceRouter struct {
 	next broker.Handler
 	svc  *ota.Service
@@ -177,6 +178,11 @@ func (r resourceRouter) HandleUplink(ctx context.Context, id devauth.Identity, t
 	t, err := protocol.ParseTopic(topic)
 	if err == nil && t.Family == protocol.FamilyResource && t.Direction == protocol.Up {
 		r.svc.HandleResource(ctx, t.ProductID, t.DeviceName, payload)
+		return
+	}
+	if err == nil && t.Family == protocol.FamilyThing && t.Direction == protocol.Up && t.Kind == protocol.KindService &&
+		ota.IsFileMethod(payload) {
+		r.svc.HandleThingService(ctx, t.ProductID, t.DeviceName, payload)
 		return
 	}
 	r.next.HandleUplink(ctx, id, topic, payload)

@@ -37,6 +37,8 @@ type resourceMsg struct {
 			ResultMsg     string          `json:"result_msg"`
 		} `json:"progress"`
 	} `json:"report"`
+	// fam is the family the message came on; replies go back on it.
+	fam protocol.Family
 }
 
 // resourceEntry is one element of a resource_list.
@@ -52,6 +54,12 @@ type resourceEntry struct {
 // del_result, and the §9 types create_upload_task, report_upload_progress,
 // get_download_task and report_download_progress.
 func (s *Service) HandleResource(ctx context.Context, productID, deviceName string, payload []byte) {
+	s.handleFiles(ctx, protocol.FamilyResource, productID, deviceName, payload)
+}
+
+// handleFiles handles a resource message that arrived on family fam;
+// replies go back on fam.
+func (s *Service) handleFiles(ctx context.Context, fam protocol.Family, productID, deviceName string, payload []byte) {
 	if s.res == nil {
 		return
 	}
@@ -60,6 +68,7 @@ func (s *Service) HandleResource(ctx context.Context, productID, deviceName stri
 		s.log.Debug("$resource message ignored: bad JSON", "product_id", productID, "device_name", deviceName)
 		return
 	}
+	m.fam = fam
 	defer s.lockDevice(productID, deviceName)()
 	var err error
 	switch m.Method {
@@ -74,6 +83,9 @@ func (s *Service) HandleResource(ctx context.Context, productID, deviceName stri
 	case "del_result":
 		err = s.resourceDeleted(ctx, productID, deviceName, m)
 	case "":
+		if fam != protocol.FamilyResource {
+			return
+		}
 		err = s.handleTask(ctx, productID, deviceName, m)
 	default:
 		s.log.Debug("$resource message ignored", "method", m.Method, "product_id", productID, "device_name", deviceName)
@@ -82,14 +94,6 @@ func (s *Service) HandleResource(ctx context.Context, productID, deviceName stri
 	if err != nil {
 		s.log.Warn("$resource message", "method", m.Method, "product_id", productID, "device_name", deviceName, "err", err)
 	}
-}
-
-func (s *Service) sendResource(ctx context.Context, pid, dn string, msg any) error {
-	b, err := json.Marshal(msg)
-	if err != nil {
-		return err
-	}
-	return s.pub.Publish(ctx, pid, dn, protocol.FamilyTopic(protocol.FamilyResource, protocol.Down, pid, dn), b, 1)
 }
 
 // held returns the resources the device holds (done) as a resource_list.
@@ -151,7 +155,8 @@ func (s *Service) resourceVersions(ctx context.Context, pid, dn string, m resour
 			return err
 		}
 	}
-	if err := s.sendResource(ctx, pid, dn, map[string]any{
+	s.setFileFamily(pid, dn, m.fam)
+	if err := s.sendOn(ctx, m.fam, pid, dn, map[string]any{
 		"method": "report_version_rsp", "request_id": m.RequestID, "result_code": 0, "result_msg": "success",
 		"resource_list": held(list),
 	}); err != nil {
@@ -215,7 +220,7 @@ func (s *Service) resourceProgress(ctx context.Context, pid, dn string, m resour
 // resourceRequestURL answers request_url with a signed upload link.
 func (s *Service) resourceRequestURL(ctx context.Context, pid, dn string, m resourceMsg) error {
 	fail := func(code int, msg string) error {
-		return s.sendResource(ctx, pid, dn, map[string]any{
+		return s.sendOn(ctx, m.fam, pid, dn, map[string]any{
 			"method": "request_url_resp", "request_id": m.RequestID, "result_code": code, "result_msg": msg,
 		})
 	}
@@ -237,7 +242,7 @@ func (s *Service) resourceRequestURL(ctx context.Context, pid, dn string, m reso
 		_ = fail(-1, "internal error")
 		return err
 	}
-	return s.sendResource(ctx, pid, dn, map[string]any{
+	return s.sendOn(ctx, m.fam, pid, dn, map[string]any{
 		"method": "request_url_resp", "request_id": m.RequestID, "result_code": 0, "result_msg": "success",
 		"resource_url": s.links.UploadURL(u.BlobKey), "resource_token": u.Token,
 	})

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/thingo-iot/thingo/internal/blob"
+	"github.com/thingo-iot/thingo/protocol"
 )
 
 // taskProgress is the progress of a §9 upload or download task.
@@ -44,7 +45,7 @@ func (s *Service) createUploadTask(ctx context.Context, pid, dn string, m resour
 	rsp := map[string]any{"type": "create_upload_task_rsp", "size": size, "name": m.Name, "md5sum": m.MD5sum}
 	if checkResourceName("name", m.Name) != nil || !md5Re.MatchString(m.MD5sum) || size <= 0 {
 		rsp["result_code"], rsp["result_msg"] = -1, "invalid name, size or md5sum"
-		return s.sendResource(ctx, pid, dn, rsp)
+		return s.sendOn(ctx, protocol.FamilyResource, pid, dn, rsp)
 	}
 	var rnd [16]byte
 	if _, err := rand.Read(rnd[:]); err != nil {
@@ -60,14 +61,14 @@ func (s *Service) createUploadTask(ctx context.Context, pid, dn string, m resour
 		return err
 	}
 	rsp["url"] = s.links.UploadURL(u.BlobKey)
-	return s.sendResource(ctx, pid, dn, rsp)
+	return s.sendOn(ctx, protocol.FamilyResource, pid, dn, rsp)
 }
 
 // uploadProgress records report_upload_progress; "done" is checked
 // against the stored file.
 func (s *Service) uploadProgress(ctx context.Context, pid, dn string, m resourceMsg) error {
 	reply := func(code int, msg string) error {
-		return s.sendResource(ctx, pid, dn, map[string]any{"type": "report_upload_progress_rsp", "result_code": code, "result_msg": msg})
+		return s.sendOn(ctx, protocol.FamilyResource, pid, dn, map[string]any{"type": "report_upload_progress_rsp", "result_code": code, "result_msg": msg})
 	}
 	list, err := s.res.ListResourceUploads(ctx, pid, dn)
 	if err != nil {
@@ -121,7 +122,7 @@ func (s *Service) getDownloadTask(ctx context.Context, pid, dn string) error {
 		if r.BlobKey == "" || (r.State != ResourcePending && r.State != ResourcePushed && r.State != ResourceDownloading) {
 			continue
 		}
-		if err := s.sendResource(ctx, pid, dn, map[string]any{
+		if err := s.sendOn(ctx, protocol.FamilyResource, pid, dn, map[string]any{
 			"type": "get_download_task_rsp", "size": r.Size, "name": r.Name, "md5sum": r.MD5,
 			"url": s.links.DownloadURL(r.BlobKey), "result_code": 0, "result_msg": "success",
 		}); err != nil {
@@ -133,7 +134,7 @@ func (s *Service) getDownloadTask(ctx context.Context, pid, dn string) error {
 		}
 		return nil
 	}
-	return s.sendResource(ctx, pid, dn, map[string]any{"type": "get_download_task_rsp", "result_code": -1, "result_msg": "no download task"})
+	return s.sendOn(ctx, protocol.FamilyResource, pid, dn, map[string]any{"type": "get_download_task_rsp", "result_code": -1, "result_msg": "no download task"})
 }
 
 // downloadProgress records report_download_progress.
@@ -150,5 +151,5 @@ func (s *Service) downloadProgress(ctx context.Context, pid, dn string, m resour
 		code, msg = -1, "unknown download task"
 		s.log.Debug("report_download_progress", "product_id", pid, "device_name", dn, "err", err)
 	}
-	return s.sendResource(ctx, pid, dn, map[string]any{"type": "report_download_progress_rsp", "result_code": code, "result_msg": msg})
+	return s.sendOn(ctx, protocol.FamilyResource, pid, dn, map[string]any{"type": "report_download_progress_rsp", "result_code": code, "result_msg": msg})
 }

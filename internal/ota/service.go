@@ -87,6 +87,9 @@ type Service struct {
 	// devLocks serialize the read-modify-write of one device's task state
 	// between its reports and the engine (striped by device).
 	devLocks [64]sync.Mutex
+
+	famMu      sync.Mutex
+	thingFiles map[deviceKey]struct{} // devices that last reported file versions on $thing
 }
 
 // lockDevice locks the stripe of a device and returns its unlock.
@@ -112,7 +115,7 @@ func NewService(cfg Config) (*Service, error) {
 	}
 	s := &Service{
 		store: cfg.Store, reg: cfg.Registry, files: cfg.Files, links: cfg.Links, pub: cfg.Publisher, res: cfg.Resources,
-		log: cfg.Logger, now: cfg.Now, tick: cfg.Tick, rate: map[int64]*window{},
+		log: cfg.Logger, now: cfg.Now, tick: cfg.Tick, rate: map[int64]*window{}, thingFiles: map[deviceKey]struct{}{},
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -386,6 +389,23 @@ func (s *Service) CancelTask(ctx context.Context, productID string, id int64) er
 		return fmt.Errorf("task %d: %w", id, ErrTaskNotFound)
 	}
 	return s.store.SetTaskStatus(ctx, id, TaskCanceled, s.clock())
+}
+
+// PauseTask stops a running task from pushing more devices (status
+// TaskPaused); devices already started continue. ResumeTask undoes it. A
+// task that is not running is ErrTaskNotRunning.
+func (s *Service) PauseTask(ctx context.Context, productID string, id int64) error {
+	t, err := s.store.GetTask(ctx, id)
+	if err != nil {
+		return err
+	}
+	if t.ProductID != productID {
+		return fmt.Errorf("task %d: %w", id, ErrTaskNotFound)
+	}
+	if t.Status != TaskRunning {
+		return fmt.Errorf("task %d: %w", id, ErrTaskNotRunning)
+	}
+	return s.store.SetTaskStatus(ctx, id, TaskPaused, s.clock())
 }
 
 // ResumeTask sets a paused task running again; its failure threshold is

@@ -22,6 +22,7 @@ var (
 	ErrFileMismatch     = errors.New("uploaded file does not match the declared size or MD5")
 	ErrNoDevices        = errors.New("no device matches the task")
 	ErrTaskNotPaused    = errors.New("firmware task is not paused")
+	ErrTaskNotRunning   = errors.New("firmware task is not running")
 )
 
 // Firmware is an uploaded firmware version of a product.
