@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -84,6 +85,9 @@ type Config struct {
 	OnConnectionLost func(err error)
 	// Logger receives the client's logs (default: discarded).
 	Logger *slog.Logger
+	// HTTPClient sends the device HTTP requests of UploadLogs (default
+	// http.DefaultClient).
+	HTTPClient *http.Client
 }
 
 // withDefaults validates c and fills its defaults.

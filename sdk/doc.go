@@ -9,6 +9,12 @@
 // time of §13.8. Configuration can come from the C SDK's device_info.json
 // (see LoadDeviceInfo), so one file configures both SDKs.
 //
+// Beyond MQTT it offers dynamic registration (Register, §4 and §13.3, with
+// Registration.Save writing device_info.json), OTA upgrades (OnFirmwareUpdate,
+// ReportVersion, DownloadFirmware with HTTP Range resume from a state file
+// and an MD5 check, ReportOTAProgress; §7 and §13.6) and log upload over
+// HTTP (UploadLogs, §13.9).
+//
 // A minimal device:
 //
 //	c, err := sdk.New(sdk.Config{ProductID: pid, DeviceName: dn, DeviceSecret: psk, Broker: "tcp://host:1883"})
