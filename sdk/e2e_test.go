@@ -9,7 +9,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -20,7 +19,7 @@ import (
 
 	"github.com/thingo-iot/thingo/internal/apiclient"
 	"github.com/thingo-iot/thingo/internal/app"
-	"github.com/thingo-iot/thingo/internal/config"
+	"github.com/thingo-iot/thingo/internal/apptest"
 	"github.com/thingo-iot/thingo/protocol"
 	"github.com/thingo-iot/thingo/sdk"
 )
@@ -36,49 +35,8 @@ func startNode(t *testing.T) *node {
 	if testing.Short() {
 		t.Skip("end-to-end test")
 	}
-	args := []string{
-		"--data", t.TempDir(),
-		"--mqtt-addr", "127.0.0.1:0", "--mqtts-addr", "127.0.0.1:0",
-		"--ws-addr", "127.0.0.1:0", "--wss-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
-	}
-	env := map[string]string{"THINGO_TEST_POSTGRES_URL": ""}
-	cfg, err := config.Load(args, func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	level := slog.LevelWarn
-	if os.Getenv("THINGO_TEST_LOG") != "" {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, log)
-	if err != nil {
-		cancel()
-		t.Fatalf("app.New: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("node stopped with error: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("node did not stop within 30s")
-		}
-	})
-	select {
-	case <-a.Ready():
-	case err := <-done:
-		t.Fatalf("node stopped during startup: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("node not ready after 30s")
-	}
-	cred := a.AdminCredential()
-	return &node{t: t, app: a, api: &apiclient.Client{URL: "http://" + a.HTTPAddr().String(), SecretID: cred.SecretID, SecretKey: cred.SecretKey}}
+	n := apptest.Start(t, "")
+	return &node{t: t, app: n.App, api: n.API}
 }
 
 func (n *node) call(action string, req, resp any) {

@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/thingo-iot/thingo/internal/app"
-	"github.com/thingo-iot/thingo/internal/config"
+	"github.com/thingo-iot/thingo/internal/apptest"
 )
 
 // testNode is a node running in the test process (loopback, random ports,
@@ -24,28 +22,8 @@ type testNode struct {
 
 func startNode(t *testing.T) *testNode {
 	t.Helper()
-	data := t.TempDir()
-	cfg, err := config.Load([]string{"--data", data, "--mqtt-addr", "127.0.0.1:0", "--mqtts-addr", "off",
-		"--ws-addr", "off", "--wss-addr", "off", "--http-addr", "127.0.0.1:0"}, func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
-	<-a.Ready()
-	return &testNode{t: t, app: a, data: data, api: "http://" + a.HTTPAddr().String()}
+	n := apptest.Start(t, "", "--mqtts-addr", "off", "--ws-addr", "off", "--wss-addr", "off")
+	return &testNode{t: t, app: n.App, data: n.DataDir, api: n.API.URL}
 }
 
 // try runs a `thingo admin` command against the node and returns its

@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -11,49 +10,17 @@ import (
 
 	"github.com/thingo-iot/thingo/internal/apiclient"
 	"github.com/thingo-iot/thingo/internal/app"
-	"github.com/thingo-iot/thingo/internal/config"
+	"github.com/thingo-iot/thingo/internal/apptest"
 	"github.com/thingo-iot/thingo/internal/thingmodel"
 )
 
 const modelFile = "../codegen/testdata/c_sdk_example_config.json"
 
-// startNode starts a real node on random loopback ports (as test/e2e does).
+// startNode starts a real node on random loopback ports.
 func startNode(t *testing.T) (*app.App, *apiclient.Client) {
 	t.Helper()
-	args := []string{
-		"--data", t.TempDir(),
-		"--mqtt-addr", "127.0.0.1:0", "--mqtts-addr", "127.0.0.1:0",
-		"--ws-addr", "127.0.0.1:0", "--wss-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
-	}
-	cfg, err := config.Load(args, func(string) string { return "" })
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		cancel()
-		t.Fatalf("app.New: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("node did not stop")
-		}
-	})
-	select {
-	case <-a.Ready():
-	case err := <-done:
-		t.Fatalf("node stopped during startup: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("node not ready")
-	}
-	cred := a.AdminCredential()
-	return a, &apiclient.Client{URL: "http://" + a.HTTPAddr().String(), SecretID: cred.SecretID, SecretKey: cred.SecretKey}
+	n := apptest.Start(t, "")
+	return n.App, n.API
 }
 
 func TestRunAgainstNode(t *testing.T) {

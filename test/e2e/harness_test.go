@@ -10,11 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,7 +19,7 @@ import (
 
 	"github.com/thingo-iot/thingo/internal/apiclient"
 	"github.com/thingo-iot/thingo/internal/app"
-	"github.com/thingo-iot/thingo/internal/config"
+	"github.com/thingo-iot/thingo/internal/apptest"
 	"github.com/thingo-iot/thingo/protocol"
 )
 
@@ -31,67 +28,19 @@ type server struct {
 	app     *app.App
 	dataDir string
 	api     *apiclient.Client
-	cancel  context.CancelFunc
-	done    chan error
-	stopped sync.Once
+	node    *apptest.Node
 }
 
-// startServer starts a node on 127.0.0.1 with random ports. extra are more
-// `thingo serve` flags.
+// startServer starts a node on 127.0.0.1 with random ports (apptest.Start)
+// and a short offline pacing. extra are more `thingo serve` flags.
 func startServer(t *testing.T, dataDir string, extra ...string) *server {
 	t.Helper()
-	args := []string{
-		"--data", dataDir,
-		"--mqtt-addr", "127.0.0.1:0", "--mqtts-addr", "127.0.0.1:0",
-		"--ws-addr", "127.0.0.1:0", "--wss-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
-		"--offline-pacing", "5ms",
-	}
-	args = append(args, extra...)
-	env := map[string]string{"THINGO_TEST_POSTGRES_URL": ""}
-	cfg, err := config.Load(args, func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	level := slog.LevelWarn
-	if os.Getenv("THINGO_TEST_LOG") != "" {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, log)
-	if err != nil {
-		cancel()
-		t.Fatalf("app.New: %v", err)
-	}
-	s := &server{t: t, app: a, dataDir: dataDir, cancel: cancel, done: make(chan error, 1)}
-	go func() { s.done <- a.Run(ctx) }()
-	select {
-	case <-a.Ready():
-	case err := <-s.done:
-		t.Fatalf("server stopped during startup: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("server not ready after 30s")
-	}
-	cred := a.AdminCredential()
-	s.api = &apiclient.Client{URL: "http://" + a.HTTPAddr().String(), SecretID: cred.SecretID, SecretKey: cred.SecretKey}
-	t.Cleanup(s.stop)
-	return s
+	n := apptest.Start(t, dataDir, append([]string{"--offline-pacing", "5ms"}, extra...)...)
+	return &server{t: t, app: n.App, dataDir: n.DataDir, api: n.API, node: n}
 }
 
 // stop shuts the node down gracefully and waits for it (idempotent).
-func (s *server) stop() {
-	s.stopped.Do(func() {
-		s.cancel()
-		select {
-		case err := <-s.done:
-			if err != nil {
-				s.t.Errorf("server stopped with error: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			s.t.Error("server did not stop within 30s")
-		}
-	})
-}
+func (s *server) stop() { s.node.Stop() }
 
 type testWriter struct{ t *testing.T }
 

@@ -2,10 +2,8 @@ package gocommon
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +15,7 @@ import (
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
 
 	"github.com/thingo-iot/thingo/internal/app"
-	"github.com/thingo-iot/thingo/internal/config"
+	"github.com/thingo-iot/thingo/internal/apptest"
 	"github.com/thingo-iot/thingo/protocol"
 )
 
@@ -29,51 +27,7 @@ type node struct {
 
 func startNode(t *testing.T) *node {
 	t.Helper()
-	args := []string{
-		"--data", t.TempDir(),
-		"--mqtt-addr", "127.0.0.1:0", "--mqtts-addr", "127.0.0.1:0",
-		"--ws-addr", "127.0.0.1:0", "--wss-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
-	}
-	env := map[string]string{}
-	cfg, err := config.Load(args, func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	log := slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, log)
-	if err != nil {
-		cancel()
-		t.Fatalf("app.New: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("node stopped with error: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("node did not stop within 30s")
-		}
-	})
-	select {
-	case <-a.Ready():
-	case err := <-done:
-		t.Fatalf("node stopped during startup: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("node not ready after 30s")
-	}
-	return &node{app: a}
-}
-
-type testLog struct{ t *testing.T }
-
-func (w testLog) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
+	return &node{app: apptest.Start(t, "").App}
 }
 
 // client returns the official generic client for the node's API, signed
