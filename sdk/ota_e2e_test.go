@@ -90,6 +90,20 @@ func otaDevice(t *testing.T, n *node, pid string, d deviceData) (*sdk.Client, ch
 	if err := c.ReportVersion(ctx, "1.0.0"); err != nil {
 		t.Fatal(err)
 	}
+	// The report is handled asynchronously: wait until the platform has
+	// recorded the version, which a task's FirmwareOriVersion filter reads.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var desc struct{ Device struct{ Version string } }
+		n.call("DescribeDevice", map[string]any{"ProductId": pid, "DeviceName": d.DeviceName}, &desc)
+		if desc.Device.Version == "1.0.0" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("version 1.0.0 not recorded, DescribeDevice says %q", desc.Device.Version)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	return c, ups
 }
 
