@@ -3,8 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -69,11 +67,7 @@ func TestGatewaySubDevices(t *testing.T) {
 	s := startServer(t, t.TempDir())
 	gwPID := s.newTypedProduct(5)
 	subPID := s.newTypedProduct(0)
-	schema, err := os.ReadFile(filepath.Join("testdata", "c_sdk_example_config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.mustCall("ModifyModelDefinition", map[string]any{"ProductId": subPID, "ModelSchema": string(schema)}, nil)
+	s.defineExampleModel(subPID)
 	gw := s.newDevice(gwPID, "gw1")
 	gw2 := s.newDevice(gwPID, "gw2")
 	sub1 := s.newDevice(subPID, "sub1")

@@ -7,10 +7,13 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -208,4 +211,38 @@ func httpGet(url string) (int, string, error) {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return res.StatusCode, string(b), nil
+}
+
+// defineExampleModel sets the C SDK example thing model
+// (testdata/c_sdk_example_config.json) on a product.
+func (s *server) defineExampleModel(pid string) {
+	s.t.Helper()
+	schema, err := os.ReadFile(filepath.Join("testdata", "c_sdk_example_config.json"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.mustCall("ModifyModelDefinition", map[string]any{"ProductId": pid, "ModelSchema": string(schema)}, nil)
+}
+
+// jsonMessages subscribes c to topic and returns a function that waits (up to
+// 10 s) for the next message and decodes it as a JSON object.
+func jsonMessages(t *testing.T, c mqtt.Client, topic string) func() map[string]any {
+	t.Helper()
+	msgs := make(chan map[string]any, 10)
+	subscribe(t, c, topic, func(_ mqtt.Client, m mqtt.Message) {
+		var v map[string]any
+		if err := json.Unmarshal(m.Payload(), &v); err == nil {
+			msgs <- v
+		}
+	})
+	return func() map[string]any {
+		t.Helper()
+		select {
+		case v := <-msgs:
+			return v
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no message on %s", topic)
+			return nil
+		}
+	}
 }

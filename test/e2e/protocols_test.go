@@ -4,8 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -172,30 +170,10 @@ func TestRemoteConfig(t *testing.T) {
 func TestShadow(t *testing.T) {
 	s := startServer(t, t.TempDir())
 	pid := s.newProduct("2")
-	schema, err := os.ReadFile(filepath.Join("testdata", "c_sdk_example_config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.mustCall("ModifyModelDefinition", map[string]any{"ProductId": pid, "ModelSchema": string(schema)}, nil)
+	s.defineExampleModel(pid)
 	d := s.newDevice(pid, "shadow1")
 	c := mustConnect(t, s.keyOpts(d, "tcp"))
-	msgs := make(chan map[string]any, 10)
-	subscribe(t, c, "$shadow/operation/result/"+pid+"/"+d.Name, func(_ mqtt.Client, m mqtt.Message) {
-		var v map[string]any
-		if err := json.Unmarshal(m.Payload(), &v); err == nil {
-			msgs <- v
-		}
-	})
-	next := func() map[string]any {
-		t.Helper()
-		select {
-		case v := <-msgs:
-			return v
-		case <-time.After(10 * time.Second):
-			t.Fatal("no $shadow message")
-			return nil
-		}
-	}
+	next := jsonMessages(t, c, "$shadow/operation/result/"+pid+"/"+d.Name)
 	op := func(req string) map[string]any {
 		t.Helper()
 		c.Publish("$shadow/operation/"+pid+"/"+d.Name, 0, false, req)

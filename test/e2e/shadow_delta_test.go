@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,30 +13,10 @@ import (
 func TestShadowDeltaOnControl(t *testing.T) {
 	s := startServer(t, t.TempDir())
 	pid := s.newProduct("2")
-	schema, err := os.ReadFile(filepath.Join("testdata", "c_sdk_example_config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.mustCall("ModifyModelDefinition", map[string]any{"ProductId": pid, "ModelSchema": string(schema)}, nil)
+	s.defineExampleModel(pid)
 	d := s.newDevice(pid, "shadowdelta1")
 	c := mustConnect(t, s.keyOpts(d, "tcp"))
-	msgs := make(chan map[string]any, 10)
-	subscribe(t, c, "$shadow/operation/result/"+pid+"/"+d.Name, func(_ mqtt.Client, m mqtt.Message) {
-		var v map[string]any
-		if err := json.Unmarshal(m.Payload(), &v); err == nil {
-			msgs <- v
-		}
-	})
-	next := func() map[string]any {
-		t.Helper()
-		select {
-		case v := <-msgs:
-			return v
-		case <-time.After(10 * time.Second):
-			t.Fatal("no $shadow message")
-			return nil
-		}
-	}
+	next := jsonMessages(t, c, "$shadow/operation/result/"+pid+"/"+d.Name)
 	state := func(v map[string]any) string {
 		p, _ := v["payload"].(map[string]any)
 		b, _ := json.Marshal(p["state"])

@@ -88,11 +88,7 @@ func (b *inbox) await(t *testing.T, topic string, match func(map[string]any) boo
 func thingDevice(t *testing.T, s *server, name string) (device, mqtt.Client, *inbox) {
 	t.Helper()
 	pid := s.newProduct("2")
-	schema, err := os.ReadFile(filepath.Join("testdata", "c_sdk_example_config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.mustCall("ModifyModelDefinition", map[string]any{"ProductId": pid, "ModelSchema": string(schema)}, nil)
+	s.defineExampleModel(pid)
 	d := s.newDevice(pid, name)
 	box := &inbox{}
 	c := mustConnect(t, s.keyOpts(d, "tcp"))
