@@ -63,6 +63,12 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
+// ErrorCode is the Tencent error code.
+func (e *Error) ErrorCode() string { return e.Code }
+
+// ErrorMessage is the human-readable message.
+func (e *Error) ErrorMessage() string { return e.Message }
+
 func newError(code, msg string) *Error { return &Error{Code: code, Message: msg} }
 
 // mapping is the one table from Go errors to API codes, checked in order.

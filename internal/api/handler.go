@@ -236,3 +236,30 @@ func (k StaticKeys) SecretKey(secretID string) (string, bool) {
 	key, ok := k[secretID]
 	return key, ok
 }
+
+// Invoke runs one action in-process, as an already authenticated caller
+// (the web console): params is the action's JSON request, the answer is the
+// action's JSON response without the RequestId. A failure is always an
+// *Error carrying the same Tencent code and message the HTTP API answers.
+func (h *Handler) Invoke(ctx context.Context, actionName string, params []byte) (json.RawMessage, error) {
+	act, ok := h.actions[actionName]
+	if !ok {
+		return nil, newError(codeInvalidAction, fmt.Sprintf("action %q does not exist", actionName))
+	}
+	if len(params) == 0 {
+		params = []byte("{}")
+	}
+	resp, err := act.run(ctx, params)
+	if err != nil {
+		e, known := toAPIError(err)
+		if !known {
+			h.log.Error("api action failed", "action", actionName, "caller", "invoke", "err", err)
+		}
+		return nil, e
+	}
+	b, err := json.Marshal(resp)
+	if err != nil {
+		return nil, newError(codeInternalError, "encoding the response: "+err.Error())
+	}
+	return b, nil
+}

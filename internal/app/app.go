@@ -6,6 +6,7 @@ package app
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,6 +24,7 @@ import (
 	"github.com/thingo-iot/thingo/internal/broker"
 	"github.com/thingo-iot/thingo/internal/bus"
 	"github.com/thingo-iot/thingo/internal/config"
+	"github.com/thingo-iot/thingo/internal/console"
 	"github.com/thingo-iot/thingo/internal/devauth"
 	"github.com/thingo-iot/thingo/internal/devicedata"
 	"github.com/thingo-iot/thingo/internal/devicelog"
@@ -201,6 +203,20 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (a *App, err 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.Handle("/", apiHandler)
+	consoleSrv, err := console.New(console.Config{
+		Actions: apiHandler,
+		CheckLogin: func(id, key string) bool {
+			return subtle.ConstantTimeCompare([]byte(id), []byte(a.cred.SecretID)) == 1 &&
+				subtle.ConstantTimeCompare([]byte(key), []byte(a.cred.SecretKey)) == 1
+		},
+		MQTTHost: mqttHost(a.broker.Addr("tcp")),
+		Logger:   log.With("component", "console"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("console: %w", err)
+	}
+	mux.Handle(console.Prefix, consoleSrv)
+	mux.Handle("/console", consoleSrv)
 	a.ota.register(mux)
 	mountDeviceHTTP(mux, a.reg, protos.uplinks(uplinks), a.devlogs, log)
 	a.http = &http.Server{
@@ -364,4 +380,12 @@ func (k keyStore) SecretKey(id string) (string, bool) {
 		return k.c.SecretKey, true
 	}
 	return "", false
+}
+
+// mqttHost is the plain MQTT address shown by the console ("" when off).
+func mqttHost(ad net.Addr) string {
+	if ad == nil {
+		return ""
+	}
+	return ad.String()
 }

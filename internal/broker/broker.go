@@ -188,6 +188,17 @@ type Deps struct {
 	// Proxies routes downlinks of sub-devices online through a gateway to
 	// the gateway's connection; nil: no gateways.
 	Proxies Proxies
+	// Tap sees every device message the platform handles; nil: none.
+	Tap Tap
+}
+
+// Tap watches the conversation of devices (the console's live log): every
+// uplink as it is handed to the Handler, and every downlink with what
+// Deliver answered. Both are called on the message's path, so they must be
+// fast and never block; payload must not be kept without copying.
+type Tap interface {
+	Uplink(id devauth.Identity, topic string, payload []byte)
+	Downlink(productID, deviceName, topic string, payload []byte, d Delivery, err error)
 }
 
 // Proxies tells which gateway a sub-device is online through, and how many

@@ -56,6 +56,14 @@ type drain struct {
 // A sub-device online through a gateway (Deps.Proxies) is reached through
 // the gateway's connection and subscriptions.
 func (b *Broker) Deliver(ctx context.Context, productID, deviceName, topic string, payload []byte, qos byte) (Delivery, error) {
+	d, err := b.deliver(ctx, productID, deviceName, topic, payload, qos)
+	if b.deps.Tap != nil {
+		b.deps.Tap.Downlink(productID, deviceName, topic, payload, d, err)
+	}
+	return d, err
+}
+
+func (b *Broker) deliver(ctx context.Context, productID, deviceName, topic string, payload []byte, qos byte) (Delivery, error) {
 	if qos > 1 {
 		return 0, ErrInvalidQoS
 	}

@@ -83,18 +83,25 @@ func (b *Broker) uplinkWorker(ctx context.Context, q chan uplink, stop <-chan st
 	for {
 		select {
 		case u := <-q:
-			b.deps.Handler.HandleUplink(ctx, u.id, u.topic, u.payload)
+			b.handle(ctx, u)
 		case <-stop:
 			for {
 				select {
 				case u := <-q:
-					b.deps.Handler.HandleUplink(ctx, u.id, u.topic, u.payload)
+					b.handle(ctx, u)
 				default:
 					return
 				}
 			}
 		}
 	}
+}
+
+func (b *Broker) handle(ctx context.Context, u uplink) {
+	if b.deps.Tap != nil {
+		b.deps.Tap.Uplink(u.id, u.topic, u.payload)
+	}
+	b.deps.Handler.HandleUplink(ctx, u.id, u.topic, u.payload)
 }
 
 // GatewayRateFactorMax caps the uplink allowance of a gateway connection:
