@@ -9,7 +9,7 @@ import (
 	"github.com/thingo-iot/thingo/internal/broker"
 	"github.com/thingo-iot/thingo/internal/devauth"
 	"github.com/thingo-iot/thingo/internal/registry"
-	"github.com/thingo-iot/thingo/internal/tlspsk"
+	"github.com/thingo-iot/thingo/protocol/tlspsk"
 	"github.com/thingo-iot/thingo/protocol"
 )
 

@@ -16,7 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/mochi-mqtt/server/v2/listeners"
 
-	"github.com/thingo-iot/thingo/internal/tlspsk"
+	"github.com/thingo-iot/thingo/protocol/tlspsk"
 )
 
 // WebSocketPath is the HTTP path of the WebSocket listeners.

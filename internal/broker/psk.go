@@ -12,7 +12,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/thingo-iot/thingo/internal/tlspsk"
+	"github.com/thingo-iot/thingo/protocol/tlspsk"
 )
 
 // PSKKeys looks up the TLS-PSK key of a device for the TLS listener (Tencent

@@ -21,7 +21,7 @@ import (
 
 	"github.com/thingo-iot/thingo/internal/devauth"
 	"github.com/thingo-iot/thingo/internal/registry"
-	"github.com/thingo-iot/thingo/internal/tlspsk"
+	"github.com/thingo-iot/thingo/protocol/tlspsk"
 )
 
 // pskSecret is the base64 device secret of the key devices below; the

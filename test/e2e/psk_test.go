@@ -13,7 +13,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/thingo-iot/thingo/internal/tlspsk"
+	"github.com/thingo-iot/thingo/protocol/tlspsk"
 	"github.com/thingo-iot/thingo/protocol"
 )
 
