@@ -26,7 +26,7 @@ func newDeviceLogs(store registry.Store, log *slog.Logger) (*devicelog.Service, 
 // registration APIs, /device/publish (into the broker's uplink handler)
 // and /cgi-bin/report-log.
 func mountDeviceHTTP(mux *http.ServeMux, reg *registry.Service, uplinks devicehttp.Uplinks, logs *devicelog.Service, log *slog.Logger) {
-	dr := dynreg.New(dynregProducts{reg}, log.With("component", "dynreg"), dynreg.Config{})
+	dr := devicehttp.NewRegisterHandler(dynreg.New(dynregProducts{reg}, dynreg.Config{}), log.With("component", "dynreg"))
 	srv := devicehttp.New(devicehttp.Config{
 		Devices: reg, Uplinks: uplinks, Logs: logs, Logger: log.With("component", "devicehttp"),
 	})

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/thingo-iot/thingo/internal/devicehttp"
 	"github.com/thingo-iot/thingo/internal/dynreg"
 	"github.com/thingo-iot/thingo/internal/registry"
 	"github.com/thingo-iot/thingo/internal/secretbox"
@@ -102,10 +103,10 @@ func TestDynregProducts(t *testing.T) {
 func BenchmarkRegister(b *testing.B) {
 	reg := newRegistry(b)
 	pid, secret := newKeyProduct(b, reg, registry.RegisterAutoCreate, 0)
-	svc := dynreg.New(dynregProducts{reg}, slog.New(slog.DiscardHandler), dynreg.Config{
+	svc := dynreg.New(dynregProducts{reg}, dynreg.Config{
 		IPRate: rate.Inf, ProductRate: rate.Inf, ReplayCacheSize: 10_000_000,
 	})
-	h := svc.Handler()
+	h := devicehttp.NewRegisterHandler(svc, slog.New(slog.DiscardHandler)).Handler()
 	now := time.Now().Unix()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

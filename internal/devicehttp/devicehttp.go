@@ -1,6 +1,8 @@
-// Package devicehttp serves the device-facing HTTP endpoints other than
-// dynamic registration (PROTOCOL.md §13.4, §13.9):
+// Package devicehttp serves the device-facing HTTP endpoints (PROTOCOL.md
+// §13.4, §13.9):
 //
+//   - POST /register/dev and /device/register: both dynamic registration
+//     APIs (RegisterHandler, over the rules of internal/dynreg).
 //   - POST /device/publish: a message published as the device, signed like
 //     the new registration API but keyed with the device secret string.
 //     The device's topic ACL applies; the message then takes the same
@@ -8,8 +10,7 @@
 //   - POST /cgi-bin/report-log: the C SDK's log upload, checked with the
 //     HMAC of its header and stored per device.
 //
-// Mount puts them, and the two registration APIs of internal/dynreg, on
-// one mux: the one HTTP listener devices use.
+// Mount puts them all on one mux: the one HTTP listener devices use.
 //
 // # /device/publish errors
 //
@@ -69,7 +70,7 @@ type Logs interface {
 	Append(ctx context.Context, productID, deviceName string, lines []protocol.LogLine) error
 }
 
-// Registration serves the two dynamic registration APIs (internal/dynreg).
+// Registration serves the two dynamic registration APIs (RegisterHandler).
 type Registration interface {
 	RegisterOld(w http.ResponseWriter, r *http.Request)
 	RegisterNew(w http.ResponseWriter, r *http.Request)

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -85,7 +84,8 @@ type Config struct {
 	// Window is how far a request's timestamp may be off (default 5m); a
 	// nonce is remembered for twice the window.
 	Window time.Duration
-	// MaxBody is the largest request body accepted (default 4096 bytes).
+	// MaxBody is the largest request body the wire adapters accept
+	// (default 4096 bytes); see Service.MaxBody.
 	MaxBody int64
 	// ReplayCacheSize bounds the remembered nonces (default 100000); when
 	// full, requests are refused rather than risking a replay.
@@ -139,7 +139,6 @@ func (c Config) withDefaults() Config {
 // Service registers devices dynamically. It is safe for concurrent use.
 type Service struct {
 	products    Products
-	log         *slog.Logger
 	cfg         Config
 	replay      *replayCache
 	ipLimit     *limiterSet
@@ -148,11 +147,10 @@ type Service struct {
 }
 
 // New returns a Service over products.
-func New(products Products, log *slog.Logger, cfg Config) *Service {
+func New(products Products, cfg Config) *Service {
 	cfg = cfg.withDefaults()
 	return &Service{
 		products:    products,
-		log:         log,
 		cfg:         cfg,
 		replay:      newReplayCache(2*cfg.Window, cfg.ReplayCacheSize),
 		ipLimit:     newLimiterSet(cfg.IPRate, cfg.IPBurst, cfg.MaxTrackedKeys),
@@ -160,6 +158,10 @@ func New(products Products, log *slog.Logger, cfg Config) *Service {
 		decoySecret: randomHex(16),
 	}
 }
+
+// MaxBody returns the largest request body a wire adapter should accept
+// (Config.MaxBody).
+func (s *Service) MaxBody() int64 { return s.cfg.MaxBody }
 
 // Request is one registration attempt, independent of the wire API.
 type Request struct {

@@ -42,7 +42,7 @@ func listPackages(t *testing.T) []pkg {
 func TestImportRules(t *testing.T) {
 	domain := []string{"internal/registry", "internal/devauth", "internal/thingmodel", "internal/devicedata",
 		"internal/ota", "internal/gateway", "internal/shadow", "internal/rrpc", "internal/broadcast",
-		"internal/remoteconfig", "internal/twecall", "internal/devicelog"}
+		"internal/remoteconfig", "internal/twecall", "internal/devicelog", "internal/dynreg"}
 	adapters := []string{"internal/store", "internal/bus", "internal/broker", "internal/api", "internal/app",
 		"github.com/mochi-mqtt", "github.com/nats-io", "modernc.org/sqlite", "github.com/jackc/pgx", "net/http"}
 	public := []string{"protocol", "sdk"}

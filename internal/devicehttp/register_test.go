@@ -1,8 +1,9 @@
-package dynreg
+package devicehttp
 
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +17,8 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/thingo-iot/thingo/internal/dynreg"
+	"github.com/thingo-iot/thingo/internal/dynreg/dynregtest"
 	"github.com/thingo-iot/thingo/protocol"
 )
 
@@ -34,7 +37,9 @@ const (
 	vectorPayload   = "NM28YZRAWr/mvD8Ma+OdDRgM97MDFhsi8itCqIwwPma4RniR61LF/Wne4y5Q6GnYZQw+kDYlpI/OuX/zt63l3g=="
 )
 
-var testNow = time.Unix(1795627951, 0)
+var regNow = time.Unix(1795627951, 0)
+
+var errStoreDown = errors.New("store down")
 
 // syncBuffer is a log sink safe for concurrent handlers.
 type syncBuffer struct {
@@ -54,28 +59,28 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-type env struct {
-	svc      *Service
-	products *fakeProducts
+type regEnv struct {
+	svc      *RegisterHandler
+	products *dynregtest.Products
 	logs     *syncBuffer
 }
 
-func newEnv(t *testing.T, cfg Config) *env {
+func newRegEnv(t *testing.T, cfg dynreg.Config) *regEnv {
 	t.Helper()
-	p := newFakeProducts()
-	p.addProduct(testPID, Settings{Type: ModeAutoCreate, ProductSecret: testSecret, EncryptionType: EncryptionKey}, nil)
-	p.addProduct(prePID, Settings{Type: ModePreCreated, Limit: 2, ProductSecret: testSecret, EncryptionType: EncryptionKey},
+	p := dynregtest.NewProducts()
+	p.AddProduct(testPID, dynreg.Settings{Type: dynreg.ModeAutoCreate, ProductSecret: testSecret, EncryptionType: dynreg.EncryptionKey}, nil)
+	p.AddProduct(prePID, dynreg.Settings{Type: dynreg.ModePreCreated, Limit: 2, ProductSecret: testSecret, EncryptionType: dynreg.EncryptionKey},
 		map[string]bool{"known": false, "active": true})
-	p.addProduct(certPID, Settings{Type: ModeAutoCreate, ProductSecret: testSecret, EncryptionType: EncryptionCert}, nil)
-	p.addProduct(offPID, Settings{Type: ModeOff, ProductSecret: testSecret, EncryptionType: EncryptionKey}, nil)
-	p.addProduct(rereg, Settings{Type: ModePreCreated, AllowReregister: true, ProductSecret: testSecret, EncryptionType: EncryptionKey},
+	p.AddProduct(certPID, dynreg.Settings{Type: dynreg.ModeAutoCreate, ProductSecret: testSecret, EncryptionType: dynreg.EncryptionCert}, nil)
+	p.AddProduct(offPID, dynreg.Settings{Type: dynreg.ModeOff, ProductSecret: testSecret, EncryptionType: dynreg.EncryptionKey}, nil)
+	p.AddProduct(rereg, dynreg.Settings{Type: dynreg.ModePreCreated, AllowReregister: true, ProductSecret: testSecret, EncryptionType: dynreg.EncryptionKey},
 		map[string]bool{"active": true})
-	p.addProduct(brokenPID, Settings{Type: ModeAutoCreate, ProductSecret: testSecret, EncryptionType: "broken"}, nil)
+	p.AddProduct(brokenPID, dynreg.Settings{Type: dynreg.ModeAutoCreate, ProductSecret: testSecret, EncryptionType: dynregtest.EncryptionBroken}, nil)
 	if cfg.Now == nil {
-		cfg.Now = func() time.Time { return testNow }
+		cfg.Now = func() time.Time { return regNow }
 	}
 	logs := &syncBuffer{}
-	return &env{svc: New(p, slog.New(slog.NewTextHandler(logs, nil)), cfg), products: p, logs: logs}
+	return &regEnv{svc: NewRegisterHandler(dynreg.New(p, cfg), slog.New(slog.NewTextHandler(logs, nil))), products: p, logs: logs}
 }
 
 func oldBody(pid, dn string, nonce, ts int64, secret string) string {
@@ -85,7 +90,7 @@ func oldBody(pid, dn string, nonce, ts int64, secret string) string {
 	return string(b)
 }
 
-func (e *env) postOld(t *testing.T, body string) protocol.OldRegisterReply {
+func (e *regEnv) postOld(t *testing.T, body string) protocol.OldRegisterReply {
 	t.Helper()
 	r := httptest.NewRequest(http.MethodPost, protocol.PathRegisterOld, strings.NewReader(body))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -101,7 +106,7 @@ func (e *env) postOld(t *testing.T, body string) protocol.OldRegisterReply {
 	return reply
 }
 
-func newRequest(t *testing.T, pid, dn, host string, nonce, ts int64, secret, algo string) *http.Request {
+func registerNewRequest(t *testing.T, pid, dn, host string, nonce, ts int64, secret, algo string) *http.Request {
 	t.Helper()
 	body := fmt.Sprintf(`{"ProductId":%q,"DeviceName":%q}`, pid, dn)
 	p := protocol.HTTPSignParams{Method: http.MethodPost, Host: host, Path: protocol.PathRegisterNew, Algorithm: algo,
@@ -117,7 +122,7 @@ func newRequest(t *testing.T, pid, dn, host string, nonce, ts int64, secret, alg
 	return r
 }
 
-func (e *env) postNew(t *testing.T, r *http.Request) protocol.NewRegisterResponse {
+func (e *regEnv) postNew(t *testing.T, r *http.Request) protocol.NewRegisterResponse {
 	t.Helper()
 	w := httptest.NewRecorder()
 	e.svc.RegisterNew(w, r)
@@ -132,7 +137,7 @@ func (e *env) postNew(t *testing.T, r *http.Request) protocol.NewRegisterRespons
 }
 
 func TestRegisterOldRecorded(t *testing.T) {
-	e := newEnv(t, Config{})
+	e := newRegEnv(t, dynreg.Config{})
 	r := httptest.NewRequest(http.MethodPost, protocol.PathRegisterOld, strings.NewReader(recordedOldBody))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	w := httptest.NewRecorder()
@@ -151,7 +156,7 @@ func TestRegisterOldRecorded(t *testing.T) {
 }
 
 func TestRegisterNewRecorded(t *testing.T) {
-	e := newEnv(t, Config{})
+	e := newRegEnv(t, dynreg.Config{})
 	srv := httptest.NewServer(e.svc.Handler())
 	defer srv.Close()
 	req, err := http.NewRequest(http.MethodPost, srv.URL+protocol.PathRegisterNew, strings.NewReader(recordedNewBody))
@@ -181,7 +186,7 @@ func TestRegisterNewRecorded(t *testing.T) {
 }
 
 func TestRegisterOld(t *testing.T) {
-	ts := testNow.Unix()
+	ts := regNow.Unix()
 	tests := []struct {
 		name string
 		body string
@@ -202,7 +207,7 @@ func TestRegisterOld(t *testing.T) {
 		{"re-registration allowed", oldBody(rereg, "active", 12, ts, testSecret), 0},
 		{"registry gives no credential", oldBody(brokenPID, "dev1", 13, ts, testSecret), 1500},
 	}
-	e := newEnv(t, Config{IPRate: rate.Inf})
+	e := newRegEnv(t, dynreg.Config{IPRate: rate.Inf})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			reply := e.postOld(t, tt.body)
@@ -222,7 +227,7 @@ func TestRegisterOld(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if p.EncryptionType != protocol.RegisterEncryptionKey || p.PSK != "MDEyMzQ1Njc4OWFiY2RlZg==" {
+			if p.EncryptionType != protocol.RegisterEncryptionKey || p.PSK != dynregtest.PSK {
 				t.Fatalf("payload %+v", p)
 			}
 		})
@@ -233,15 +238,15 @@ func TestRegisterOld(t *testing.T) {
 }
 
 func TestUnknownProductLooksLikeBadSignature(t *testing.T) {
-	e := newEnv(t, Config{IPRate: rate.Inf})
-	ts := testNow.Unix()
+	e := newRegEnv(t, dynreg.Config{IPRate: rate.Inf})
+	ts := regNow.Unix()
 	unknown := e.postOld(t, oldBody("ZZZZZZZZZZ", "dev1", 1, ts, testSecret))
 	badSig := e.postOld(t, oldBody(testPID, "dev1", 2, ts, "wrongwrongwrongwrong"))
 	if unknown.Code != badSig.Code || unknown.Message != badSig.Message {
 		t.Fatalf("unknown product %+v differs from bad signature %+v", unknown, badSig)
 	}
-	unknownNew := e.postNew(t, newRequest(t, "ZZZZZZZZZZ", "dev1", "h", 3, ts, testSecret, "hmacsha256"))
-	badSigNew := e.postNew(t, newRequest(t, testPID, "dev1", "h", 4, ts, "wrongwrongwrongwrong", "hmacsha256"))
+	unknownNew := e.postNew(t, registerNewRequest(t, "ZZZZZZZZZZ", "dev1", "h", 3, ts, testSecret, "hmacsha256"))
+	badSigNew := e.postNew(t, registerNewRequest(t, testPID, "dev1", "h", 4, ts, "wrongwrongwrongwrong", "hmacsha256"))
 	if *unknownNew.Error != *badSigNew.Error {
 		t.Fatalf("unknown product %+v differs from bad signature %+v", unknownNew.Error, badSigNew.Error)
 	}
@@ -253,7 +258,7 @@ func TestUnknownProductLooksLikeBadSignature(t *testing.T) {
 }
 
 func TestRegisterNew(t *testing.T) {
-	ts := testNow.Unix()
+	ts := regNow.Unix()
 	tests := []struct {
 		name   string
 		req    func(t *testing.T) *http.Request
@@ -262,47 +267,47 @@ func TestRegisterNew(t *testing.T) {
 		secret string
 	}{
 		{"sha256", func(t *testing.T) *http.Request {
-			return newRequest(t, testPID, "n1", "example.com", 1, ts, testSecret, "hmacsha256")
+			return registerNewRequest(t, testPID, "n1", "example.com", 1, ts, testSecret, "hmacsha256")
 		}, "", false, testSecret},
 		{"sha1 any case", func(t *testing.T) *http.Request {
-			return newRequest(t, testPID, "n2", "example.com", 2, ts, testSecret, "HmacSha1")
+			return registerNewRequest(t, testPID, "n2", "example.com", 2, ts, testSecret, "HmacSha1")
 		}, "", false, testSecret},
 		{"host with port signed without", func(t *testing.T) *http.Request {
-			r := newRequest(t, testPID, "n3", "example.com", 3, ts, testSecret, "hmacsha256")
+			r := registerNewRequest(t, testPID, "n3", "example.com", 3, ts, testSecret, "hmacsha256")
 			r.Host = "example.com:8080"
 			return r
 		}, "", false, testSecret},
 		{"certificate product", func(t *testing.T) *http.Request {
-			return newRequest(t, certPID, "c1", "example.com", 4, ts, testSecret, "hmacsha256")
+			return registerNewRequest(t, certPID, "c1", "example.com", 4, ts, testSecret, "hmacsha256")
 		}, "", true, testSecret},
 		{"other host", func(t *testing.T) *http.Request {
-			r := newRequest(t, testPID, "n4", "example.com", 5, ts, testSecret, "hmacsha256")
+			r := registerNewRequest(t, testPID, "n4", "example.com", 5, ts, testSecret, "hmacsha256")
 			r.Host = "evil.example"
 			return r
 		}, "AuthFailure.SignatureFailure", false, ""},
 		{"unsupported algorithm", func(t *testing.T) *http.Request {
-			r := newRequest(t, testPID, "n5", "example.com", 6, ts, testSecret, "hmacsha256")
+			r := registerNewRequest(t, testPID, "n5", "example.com", 6, ts, testSecret, "hmacsha256")
 			r.Header.Set(protocol.HeaderAlgorithm, "md5")
 			return r
 		}, "AuthFailure.SignatureFailure", false, ""},
 		{"missing header", func(t *testing.T) *http.Request {
-			r := newRequest(t, testPID, "n6", "example.com", 7, ts, testSecret, "hmacsha256")
+			r := registerNewRequest(t, testPID, "n6", "example.com", 7, ts, testSecret, "hmacsha256")
 			r.Header.Del(protocol.HeaderNonce)
 			return r
 		}, "InvalidParameterValue", false, ""},
 		{"expired", func(t *testing.T) *http.Request {
-			return newRequest(t, testPID, "n7", "example.com", 8, ts-600, testSecret, "hmacsha256")
+			return registerNewRequest(t, testPID, "n7", "example.com", 8, ts-600, testSecret, "hmacsha256")
 		}, "AuthFailure.SignatureExpire", false, ""},
 		{"pre-created unknown", func(t *testing.T) *http.Request {
-			return newRequest(t, prePID, "third", "example.com", 9, ts, testSecret, "hmacsha256")
+			return registerNewRequest(t, prePID, "third", "example.com", 9, ts, testSecret, "hmacsha256")
 		}, "ResourceNotFound.DeviceNotExist", false, ""},
 		{"body too large", func(t *testing.T) *http.Request {
-			r := newRequest(t, testPID, "n8", "example.com", 10, ts, testSecret, "hmacsha256")
+			r := registerNewRequest(t, testPID, "n8", "example.com", 10, ts, testSecret, "hmacsha256")
 			r.Body = io.NopCloser(strings.NewReader(`{"ProductId":"` + strings.Repeat("A", 5000) + `"}`))
 			return r
 		}, "InvalidParameterValue", false, ""},
 	}
-	e := newEnv(t, Config{IPRate: rate.Inf})
+	e := newRegEnv(t, dynreg.Config{IPRate: rate.Inf})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			resp := e.postNew(t, tt.req(t))
@@ -341,9 +346,9 @@ func TestRegisterNew(t *testing.T) {
 }
 
 func TestRegisterLimit(t *testing.T) {
-	e := newEnv(t, Config{IPRate: rate.Inf})
-	e.products.addProduct("LIM0000001", Settings{Type: ModeAutoCreate, Limit: 1, ProductSecret: testSecret, EncryptionType: EncryptionKey}, nil)
-	ts := testNow.Unix()
+	e := newRegEnv(t, dynreg.Config{IPRate: rate.Inf})
+	e.products.AddProduct("LIM0000001", dynreg.Settings{Type: dynreg.ModeAutoCreate, Limit: 1, ProductSecret: testSecret, EncryptionType: dynreg.EncryptionKey}, nil)
+	ts := regNow.Unix()
 	if r := e.postOld(t, oldBody("LIM0000001", "a", 1, ts, testSecret)); r.Code != 0 {
 		t.Fatalf("first: %+v", r)
 	}
@@ -353,8 +358,8 @@ func TestRegisterLimit(t *testing.T) {
 }
 
 func TestNonceReplay(t *testing.T) {
-	e := newEnv(t, Config{IPRate: rate.Inf})
-	ts := testNow.Unix()
+	e := newRegEnv(t, dynreg.Config{IPRate: rate.Inf})
+	ts := regNow.Unix()
 	body := oldBody(testPID, "dev1", 77, ts, testSecret)
 	if r := e.postOld(t, body); r.Code != 0 {
 		t.Fatalf("first: %+v", r)
@@ -374,7 +379,9 @@ func TestNonceReplay(t *testing.T) {
 		t.Fatalf("after bad signature: %+v", r)
 	}
 	// New API replay.
-	mk := func() *http.Request { return newRequest(t, testPID, "dev3", "h", 79, ts, testSecret, "hmacsha256") }
+	mk := func() *http.Request {
+		return registerNewRequest(t, testPID, "dev3", "h", 79, ts, testSecret, "hmacsha256")
+	}
 	if r := e.postNew(t, mk()); r.Error != nil {
 		t.Fatalf("first new: %+v", r.Error)
 	}
@@ -384,9 +391,9 @@ func TestNonceReplay(t *testing.T) {
 }
 
 func TestRateLimits(t *testing.T) {
-	ts := testNow.Unix()
+	ts := regNow.Unix()
 	t.Run("per ip", func(t *testing.T) {
-		e := newEnv(t, Config{IPRate: 0.001, IPBurst: 2})
+		e := newRegEnv(t, dynreg.Config{IPRate: 0.001, IPBurst: 2})
 		for i := range 2 {
 			if r := e.postOld(t, oldBody(testPID, "d", int64(i), ts, testSecret)); r.Code != 0 {
 				t.Fatalf("request %d: %+v", i, r)
@@ -397,7 +404,7 @@ func TestRateLimits(t *testing.T) {
 		}
 	})
 	t.Run("per product", func(t *testing.T) {
-		e := newEnv(t, Config{IPRate: rate.Inf, ProductRate: 0.001, ProductBurst: 1})
+		e := newRegEnv(t, dynreg.Config{IPRate: rate.Inf, ProductRate: 0.001, ProductBurst: 1})
 		if r := e.postOld(t, oldBody(testPID, "d", 1, ts, testSecret)); r.Code != 0 {
 			t.Fatalf("first: %+v", r)
 		}
@@ -411,9 +418,9 @@ func TestRateLimits(t *testing.T) {
 }
 
 func TestInternalErrors(t *testing.T) {
-	e := newEnv(t, Config{IPRate: rate.Inf})
-	e.products.fail = errStoreDown
-	r := e.postOld(t, oldBody(testPID, "d", 1, testNow.Unix(), testSecret))
+	e := newRegEnv(t, dynreg.Config{IPRate: rate.Inf})
+	e.products.Fail(errStoreDown)
+	r := e.postOld(t, oldBody(testPID, "d", 1, regNow.Unix(), testSecret))
 	if r.Code != 1500 {
 		t.Fatalf("store down: %+v", r)
 	}
@@ -426,7 +433,7 @@ func TestInternalErrors(t *testing.T) {
 }
 
 func TestMethodNotAllowed(t *testing.T) {
-	e := newEnv(t, Config{})
+	e := newRegEnv(t, dynreg.Config{})
 	for _, path := range []string{protocol.PathRegisterOld, protocol.PathRegisterNew} {
 		w := httptest.NewRecorder()
 		e.svc.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
@@ -439,10 +446,10 @@ func TestMethodNotAllowed(t *testing.T) {
 func FuzzRegisterOld(f *testing.F) {
 	f.Add([]byte(recordedOldBody))
 	f.Add([]byte(`{"deviceName":"x","nonce":"1","productId":"AB12CD34EF","timestamp":1795627951,"signature":"AA=="}`))
-	p := newFakeProducts()
-	p.addProduct(testPID, Settings{Type: ModeAutoCreate, ProductSecret: testSecret, EncryptionType: EncryptionKey}, nil)
-	svc := New(p, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{IPRate: rate.Inf, ProductRate: rate.Inf,
-		Now: func() time.Time { return testNow }})
+	p := dynregtest.NewProducts()
+	p.AddProduct(testPID, dynreg.Settings{Type: dynreg.ModeAutoCreate, ProductSecret: testSecret, EncryptionType: dynreg.EncryptionKey}, nil)
+	svc := NewRegisterHandler(dynreg.New(p, dynreg.Config{IPRate: rate.Inf, ProductRate: rate.Inf,
+		Now: func() time.Time { return regNow }}), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		w := httptest.NewRecorder()
 		svc.RegisterOld(w, httptest.NewRequest(http.MethodPost, protocol.PathRegisterOld, bytes.NewReader(body)))
@@ -451,4 +458,49 @@ func FuzzRegisterOld(f *testing.F) {
 			t.Fatalf("reply %q is not JSON: %v", w.Body, err)
 		}
 	})
+}
+
+// TestRegisterMount checks that Server.Mount serves a RegisterHandler at
+// both registration paths.
+func TestRegisterMount(t *testing.T) {
+	e := newRegEnv(t, dynreg.Config{IPRate: rate.Inf})
+	mux := http.NewServeMux()
+	New(Config{}).Mount(mux, e.svc)
+	ts := regNow.Unix()
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, httptest.NewRequest(http.MethodPost, protocol.PathRegisterOld,
+		strings.NewReader(oldBody(testPID, "m1", 1, ts, testSecret))))
+	var old protocol.OldRegisterReply
+	if err := json.Unmarshal(w.Body.Bytes(), &old); err != nil || old.Code != 0 {
+		t.Fatalf("old API: %s (%v)", w.Body, err)
+	}
+	w = httptest.NewRecorder()
+	mux.ServeHTTP(w, registerNewRequest(t, testPID, "m2", "example.com", 2, ts, testSecret, "hmacsha256"))
+	var reply protocol.NewRegisterReply
+	if err := json.Unmarshal(w.Body.Bytes(), &reply); err != nil || reply.Response.Error != nil || reply.Response.Payload == "" {
+		t.Fatalf("new API: %s (%v)", w.Body, err)
+	}
+}
+
+// TestRegisterMaxBody checks that the handler takes its body limit from
+// the service's configuration.
+func TestRegisterMaxBody(t *testing.T) {
+	ts := regNow.Unix()
+	body := oldBody(testPID, "dev1", 1, ts, testSecret)
+	tests := []struct {
+		name    string
+		maxBody int64
+		code    int
+	}{
+		{"fits", int64(len(body)), 0},
+		{"one byte over", int64(len(body)) - 1, 1001},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newRegEnv(t, dynreg.Config{IPRate: rate.Inf, MaxBody: tt.maxBody})
+			if r := e.postOld(t, body); r.Code != tt.code {
+				t.Fatalf("code %d (%s), want %d", r.Code, r.Message, tt.code)
+			}
+		})
+	}
 }
