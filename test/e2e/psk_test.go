@@ -13,8 +13,8 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/thingo-iot/thingo/protocol/tlspsk"
 	"github.com/thingo-iot/thingo/protocol"
+	"github.com/thingo-iot/thingo/protocol/tlspsk"
 )
 
 // pskDial runs a TLS-PSK handshake to the node's TLS listener the way
