@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/thingo-iot/thingo/internal/commlog"
@@ -71,6 +72,15 @@ type Server struct {
 	pages    map[string]*template.Template
 	sessions *sessionStore
 	mux      *http.ServeMux
+	stop     chan struct{} // closed by Close: live streams end
+	stopOnce sync.Once
+}
+
+// Close ends the live streams (server-sent events) so that a graceful HTTP
+// shutdown does not wait for them; register it with
+// http.Server.RegisterOnShutdown. Pages keep working.
+func (s *Server) Close() {
+	s.stopOnce.Do(func() { close(s.stop) })
 }
 
 // New builds the console.
@@ -78,7 +88,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Actions == nil || cfg.CheckLogin == nil {
 		return nil, errors.New("console: Actions and CheckLogin are required")
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, stop: make(chan struct{})}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
