@@ -2,16 +2,23 @@ package sdk
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/thingo-iot/thingo/protocol"
+	"github.com/thingo-iot/thingo/protocol/tlspsk"
 )
 
 // Errors returned by the Client.
@@ -74,9 +81,15 @@ type Client struct {
 	wg      sync.WaitGroup // supervisor and handler goroutines
 	lost    chan mqtt.Client
 
-	waiters *waiters
-	thing   thingHandlers
-	timeMu  sync.Mutex // one $sys time request at a time
+	waiters     *waiters
+	self        *thing // the thing model of the client's own device
+	tokenPrefix string
+	tokenSeq    atomic.Uint64
+	timeMu      sync.Mutex // one $sys time request at a time
+
+	hooks   []func(ctx context.Context) // run after every connection
+	gwOnce  sync.Once
+	gateway *Gateway
 }
 
 // New validates cfg and returns an unconnected client. It starts no
@@ -94,8 +107,9 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{
 		cfg: cfg, tls: tc != nil, log: cfg.Logger.With("device", cfg.ProductID+"/"+cfg.DeviceName),
 		ctx: ctx, stop: stop, subs: map[string]subscription{}, lost: make(chan mqtt.Client, 1),
-		waiters: newWaiters(), thing: thingHandlers{actions: map[string]ActionHandler{}},
+		waiters: newWaiters(), tokenPrefix: randomString(6),
 	}
+	c.self = newThing(c, cfg.ProductID, cfg.DeviceName)
 	c.addThingSubscriptions()
 	return c, nil
 }
@@ -214,6 +228,11 @@ func (c *Client) dial(ctx context.Context) error {
 	if c.cfg.Dialer != nil {
 		o.SetDialer(c.cfg.Dialer)
 	}
+	if c.cfg.TLSPSK {
+		o.SetCustomOpenConnectionFn(func(u *url.URL, _ mqtt.ClientOptions) (net.Conn, error) {
+			return c.dialPSK(ctx, u.Host)
+		})
+	}
 	o.SetConnectionLostHandler(func(pc mqtt.Client, err error) {
 		c.log.Warn("connection lost", "err", err)
 		if c.cfg.OnConnectionLost != nil {
@@ -248,6 +267,9 @@ func (c *Client) dial(ctx context.Context) error {
 		if code >= 1 && code <= 5 {
 			return &ConnectError{Code: protocol.ConnackCode(code), Err: err}
 		}
+		if pskRefused(err) {
+			return &ConnectError{Code: protocol.ConnackBadUsernameOrPassword, Err: err}
+		}
 		return fmt.Errorf("sdk: connect %s: %w", c.cfg.Broker, err)
 	}
 	c.mu.Lock()
@@ -279,7 +301,115 @@ func (c *Client) dial(ctx context.Context) error {
 	if c.cfg.OnConnect != nil {
 		c.cfg.OnConnect(tok.(*mqtt.ConnectToken).SessionPresent())
 	}
+	c.runHooks()
 	return nil
+}
+
+// runHooks runs the connection hooks on a goroutine of the client.
+func (c *Client) runHooks() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || len(c.hooks) == 0 {
+		return
+	}
+	hooks := slices.Clone(c.hooks)
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		for _, h := range hooks {
+			h(c.ctx)
+		}
+	}()
+}
+
+// onConnected registers h to run after every connection, once the
+// subscriptions are renewed. Hooks run one after the other on one
+// goroutine; ctx ends when the client closes.
+func (c *Client) onConnected(h func(ctx context.Context)) {
+	c.mu.Lock()
+	c.hooks = append(c.hooks, h)
+	c.mu.Unlock()
+}
+
+// dialPSK opens a TLS-PSK connection to addr (PROTOCOL.md §13.2).
+func (c *Client) dialPSK(ctx context.Context, addr string) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.ConnectTimeout)
+	defer cancel()
+	key, err := base64.StdEncoding.DecodeString(c.cfg.DeviceSecret)
+	if err != nil {
+		return nil, fmt.Errorf("sdk: TLS-PSK key: %w", err)
+	}
+	d := c.cfg.Dialer
+	if d == nil {
+		d = &net.Dialer{}
+	}
+	raw, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("sdk: dial %s: %w", addr, err)
+	}
+	conn := tlspsk.Client(raw, &tlspsk.ClientConfig{
+		Identity: protocol.ClientID(c.cfg.ProductID, c.cfg.DeviceName), Key: key, ServerName: c.cfg.ServerName,
+	})
+	if err := conn.Handshake(ctx); err != nil {
+		_ = raw.Close()
+		return nil, fmt.Errorf("sdk: TLS-PSK handshake with %s: %w", addr, err)
+	}
+	return conn, nil
+}
+
+// pskRefused reports whether err is a TLS-PSK handshake the server refused
+// for the credentials: an unknown identity, or a wrong key (the server
+// cannot verify the client's Finished).
+func pskRefused(err error) bool {
+	var ae *tlspsk.AlertError
+	if !errors.As(err, &ae) || !ae.Remote {
+		return false
+	}
+	switch ae.Alert {
+	case tlspsk.AlertUnknownPSKIdentity, tlspsk.AlertBadRecordMAC, tlspsk.AlertDecryptError:
+		return true
+	}
+	return false
+}
+
+// subscribeLive subscribes topics at QoS 1 on the current connection only:
+// they are not renewed on reconnection (the gateway renews the topics of
+// its sub-devices after bringing them online again). Refused topics are
+// reported as an error wrapping ErrSubscriptionRefused.
+func (c *Client) subscribeLive(ctx context.Context, topics map[string]Handler) error {
+	pc, err := c.current()
+	if err != nil {
+		return err
+	}
+	filters := make(map[string]byte, len(topics))
+	for topic, h := range topics {
+		pc.AddRoute(topic, c.route(h))
+		filters[topic] = 1
+	}
+	tok := pc.SubscribeMultiple(filters, nil)
+	if err := waitToken(ctx, tok, c.cfg.RequestTimeout); err != nil {
+		return err
+	}
+	var refused []string
+	for topic, granted := range tok.(*mqtt.SubscribeToken).Result() {
+		if granted == 0x80 {
+			refused = append(refused, topic)
+		}
+	}
+	if len(refused) > 0 {
+		slices.Sort(refused)
+		return fmt.Errorf("%w: %s", ErrSubscriptionRefused, strings.Join(refused, ", "))
+	}
+	return nil
+}
+
+// unsubscribeLive unsubscribes topics on the current connection, if any.
+func (c *Client) unsubscribeLive(ctx context.Context, topics ...string) error {
+	pc, err := c.current()
+	if err != nil || len(topics) == 0 {
+		return err
+	}
+	return waitToken(ctx, pc.Unsubscribe(topics...), c.cfg.RequestTimeout)
 }
 
 // route adapts h to paho: each message is handled on its own goroutine so

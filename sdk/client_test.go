@@ -42,6 +42,11 @@ func TestNewValidates(t *testing.T) {
 		{"missing cert file", func(c *sdk.Config) {
 			c.DeviceSecret, c.CertFile, c.KeyFile, c.Broker = "", "/nonexistent.crt", "/nonexistent.key", "ssl://127.0.0.1:8883"
 		}, false},
+		{"tls-psk", func(c *sdk.Config) { c.Broker, c.TLSPSK = "ssl://127.0.0.1:8883", true }, true},
+		{"tls-psk over tcp", func(c *sdk.Config) { c.TLSPSK = true }, false},
+		{"tls-psk without secret", func(c *sdk.Config) {
+			c.Broker, c.TLSPSK, c.DeviceSecret, c.CertFile, c.KeyFile = "ssl://127.0.0.1:8883", true, "", "a", "b"
+		}, false},
 		{"missing CA file", func(c *sdk.Config) { c.Broker, c.CAFile = "ssl://127.0.0.1:8883", "/nonexistent.pem" }, false},
 	}
 	for _, tt := range tests {
@@ -195,12 +200,21 @@ func TestConnectContextEnds(t *testing.T) {
 // (paho's included) has ended.
 func TestCloseLeavesNoGoroutine(t *testing.T) {
 	b := startBroker(t)
-	b.setResponder(echoResponder)
+	b.setResponder(func(topic string, payload []byte) (string, []byte, bool) {
+		if rt, reply, ok := echoResponder(topic, payload); ok {
+			return rt, reply, ok
+		}
+		return gatewayResponder(topic, payload)
+	})
 	before := runtime.NumGoroutine()
 	c := newClient(t, b.url(), nil)
 	c.OnControl(func(context.Context, map[string]any) (int, string) { return 0, "ok" })
+	g := c.Gateway()
 	mustConnect(t, c)
 	ctx := context.Background()
+	if err := g.Online(ctx, sdk.SubDevice{ProductID: "SUBPID0001", DeviceName: "s1"}); err != nil {
+		t.Fatal(err)
+	}
 	topic := protocol.CustomTopic(testPID, testDN, "data")
 	if err := c.Subscribe(ctx, topic, 1, func(context.Context, sdk.Message) {}); err != nil {
 		t.Fatal(err)

@@ -60,6 +60,16 @@ type Config struct {
 	// ws://host:8081/mqtt or wss://host:8444/mqtt. A WebSocket URL without a
 	// path gets /mqtt.
 	Broker string
+	// TLSPSK makes a key device authenticate with TLS-PSK on an ssl://
+	// broker (PROTOCOL.md §13.2), as the C SDK does in "TLS + key" mode:
+	// PSK identity {ProductID}{DeviceName}, key the base64-decoded
+	// DeviceSecret, and a CONNECT without password. No certificate is
+	// involved: the shared key authenticates both sides, so CAFile, RootCAs
+	// and Certificate are unused. ServerName, when set, is sent as SNI. A
+	// handshake the server refuses for the credentials (unknown device,
+	// wrong key) fails Connect at once with a *ConnectError of code
+	// ConnackBadUsernameOrPassword, as a wrong password would.
+	TLSPSK bool
 	// SignMethod is "hmacsha256" (default) or "hmacsha1" (key devices).
 	SignMethod string
 	// KeepAlive is the MQTT keepalive, at most 900 s (default 240 s).
@@ -107,6 +117,9 @@ func (c Config) withDefaults() (Config, error) {
 	case c.Certificate == nil && hasCert && (c.CertFile == "" || c.KeyFile == ""):
 		return c, fmt.Errorf("%w: CertFile and KeyFile go together", ErrInvalidConfig)
 	}
+	if c.TLSPSK && c.DeviceSecret == "" {
+		return c, fmt.Errorf("%w: TLSPSK needs a device secret", ErrInvalidConfig)
+	}
 	if c.SignMethod == "" {
 		c.SignMethod = protocol.MethodHMACSHA256
 	}
@@ -121,6 +134,9 @@ func (c Config) withDefaults() (Config, error) {
 	u, err := url.Parse(c.Broker)
 	if err != nil || u.Host == "" {
 		return c, fmt.Errorf("%w: broker URL %q", ErrInvalidConfig, c.Broker)
+	}
+	if c.TLSPSK && u.Scheme != "ssl" {
+		return c, fmt.Errorf("%w: TLSPSK needs an ssl:// broker, not %q", ErrInvalidConfig, u.Scheme)
 	}
 	switch u.Scheme {
 	case "tcp", "ssl":
@@ -165,6 +181,9 @@ func (c Config) secure() bool {
 
 // tlsConfig builds the TLS client configuration; nil for plain transports.
 func (c Config) tlsConfig() (*tls.Config, error) {
+	if c.TLSPSK {
+		return nil, nil // the TLS-PSK dialer of the client does TLS
+	}
 	cert := c.Certificate
 	if cert == nil && c.CertFile != "" {
 		kp, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
@@ -197,9 +216,9 @@ func (c Config) tlsConfig() (*tls.Config, error) {
 }
 
 // credentials returns fresh MQTT client id, username and password (empty
-// for certificate devices, whose identity is the certificate).
+// for certificate and TLS-PSK devices, whose TLS handshake authenticates).
 func (c Config) credentials() (clientID, username, password string, err error) {
-	if c.DeviceSecret != "" {
+	if c.DeviceSecret != "" && !c.TLSPSK {
 		return protocol.DeviceCredentials(c.ProductID, c.DeviceName, c.DeviceSecret, c.SignMethod, time.Time{})
 	}
 	u := protocol.Username{ProductID: c.ProductID, DeviceName: c.DeviceName,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Auth modes of device_info.json.
@@ -132,12 +133,16 @@ func (d DeviceInfo) Save(path string) error {
 }
 
 // Config returns a client configuration for the device of d and the given
-// broker URL; set the remaining fields (CA, logger...) on the result.
+// broker URL; set the remaining fields (CA, logger...) on the result. A key
+// device with an ssl:// broker gets TLSPSK, as the C SDK's "AUTH_MODE_KEY
+// with TLS" build authenticates with TLS-PSK (clear TLSPSK for certificate
+// TLS with a signed password instead).
 func (d DeviceInfo) Config(broker string) Config {
 	cfg := Config{ProductID: d.ProductID, DeviceName: d.DeviceName, Broker: broker}
 	switch d.AuthMode {
 	case AuthModeKey:
 		cfg.DeviceSecret = d.Key.DeviceSecret
+		cfg.TLSPSK = strings.HasPrefix(broker, "ssl://")
 	case AuthModeCert:
 		cfg.CertFile, cfg.KeyFile = d.resolve(d.Cert.CertFile), d.resolve(d.Cert.KeyFile)
 	}

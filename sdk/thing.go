@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/thingo-iot/thingo/protocol"
@@ -64,12 +63,41 @@ type ControlHandler func(ctx context.Context, params map[string]any) (code int, 
 // parameters of the action_reply.
 type ActionHandler func(ctx context.Context, params map[string]any) (code int, status string, response map[string]any)
 
-type thingHandlers struct {
+// thing is the thing-model endpoint of one device identity: the client's
+// own device, or a sub-device multiplexed over a gateway's connection.
+type thing struct {
+	c       *Client
+	pid, dn string
+
 	mu      sync.RWMutex
 	control ControlHandler
 	actions map[string]ActionHandler
-	seq     atomic.Uint64
-	prefix  string
+}
+
+func newThing(c *Client, pid, dn string) *thing {
+	return &thing{c: c, pid: pid, dn: dn, actions: map[string]ActionHandler{}}
+}
+
+// downlinks returns the thing-model downlink topics of t with their
+// handlers.
+func (t *thing) downlinks() map[string]Handler {
+	return map[string]Handler{
+		protocol.ThingDown(protocol.KindProperty, t.pid, t.dn): t.onProperty,
+		protocol.ThingDown(protocol.KindEvent, t.pid, t.dn):    t.onReply,
+		protocol.ThingDown(protocol.KindAction, t.pid, t.dn):   t.onAction,
+	}
+}
+
+func (t *thing) setControl(h ControlHandler) {
+	t.mu.Lock()
+	t.control = h
+	t.mu.Unlock()
+}
+
+func (t *thing) setAction(id string, h ActionHandler) {
+	t.mu.Lock()
+	t.actions[id] = h
+	t.mu.Unlock()
 }
 
 // downMsg is the envelope of a `$thing/down/...` message.
@@ -113,80 +141,71 @@ func parseDown(payload []byte) (downMsg, error) {
 // OnControl sets the handler of control messages; the client answers each
 // with a control_reply carrying the handler's code and status. Without a
 // handler, controls are answered with code 503.
-func (c *Client) OnControl(h ControlHandler) {
-	c.thing.mu.Lock()
-	c.thing.control = h
-	c.thing.mu.Unlock()
-}
+func (c *Client) OnControl(h ControlHandler) { c.self.setControl(h) }
 
 // OnAction sets the handler of action id; the client answers each call
 // with an action_reply. Unknown actions are answered with code 403.
-func (c *Client) OnAction(id string, h ActionHandler) {
-	c.thing.mu.Lock()
-	c.thing.actions[id] = h
-	c.thing.mu.Unlock()
-}
+func (c *Client) OnAction(id string, h ActionHandler) { c.self.setAction(id, h) }
 
-// addThingSubscriptions records the thing-model downlink subscriptions.
+// addThingSubscriptions records the thing-model downlink subscriptions of
+// the client's own device.
 func (c *Client) addThingSubscriptions() {
-	c.thing.prefix = randomString(6)
-	pid, dn := c.cfg.ProductID, c.cfg.DeviceName
-	c.subs[protocol.ThingDown(protocol.KindProperty, pid, dn)] = subscription{qos: 1, handler: c.onProperty}
-	c.subs[protocol.ThingDown(protocol.KindEvent, pid, dn)] = subscription{qos: 1, handler: c.onReply}
-	c.subs[protocol.ThingDown(protocol.KindAction, pid, dn)] = subscription{qos: 1, handler: c.onAction}
+	for topic, h := range c.self.downlinks() {
+		c.subs[topic] = subscription{qos: 1, handler: h}
+	}
 }
 
 func (c *Client) newToken() string {
-	return c.thing.prefix + "-" + strconv.FormatUint(c.thing.seq.Add(1), 10)
+	return c.tokenPrefix + "-" + strconv.FormatUint(c.tokenSeq.Add(1), 10)
 }
 
 // onReply routes a reply to its waiter by clientToken.
-func (c *Client) onReply(_ context.Context, m Message) {
+func (t *thing) onReply(_ context.Context, m Message) {
 	d, err := parseDown(m.Payload)
 	if err != nil {
-		c.log.Warn("dropping downlink", "topic", m.Topic, "err", err)
+		t.c.log.Warn("dropping downlink", "topic", m.Topic, "err", err)
 		return
 	}
-	if d.ClientToken == "" || !c.waiters.deliver(string(d.ClientToken), m.Payload) {
-		c.log.Debug("reply without waiter", "topic", m.Topic, "method", d.Method, "clientToken", d.ClientToken)
+	if d.ClientToken == "" || !t.c.waiters.deliver(string(d.ClientToken), m.Payload) {
+		t.c.log.Debug("reply without waiter", "topic", m.Topic, "method", d.Method, "clientToken", d.ClientToken)
 	}
 }
 
-func (c *Client) onProperty(ctx context.Context, m Message) {
+func (t *thing) onProperty(ctx context.Context, m Message) {
 	d, err := parseDown(m.Payload)
 	if err != nil {
-		c.log.Warn("dropping downlink", "topic", m.Topic, "err", err)
+		t.c.log.Warn("dropping downlink", "topic", m.Topic, "err", err)
 		return
 	}
 	if d.Method != methodControl {
-		c.onReply(ctx, m)
+		t.onReply(ctx, m)
 		return
 	}
-	c.thing.mu.RLock()
-	h := c.thing.control
-	c.thing.mu.RUnlock()
+	t.mu.RLock()
+	h := t.control
+	t.mu.RUnlock()
 	code, status := CodeInternalError, "control not handled by the device"
 	if h != nil {
 		code, status = h(ctx, d.Params)
 	}
-	c.sendReply(ctx, protocol.KindProperty, map[string]any{
+	t.sendReply(ctx, protocol.KindProperty, map[string]any{
 		"method": methodControlReply, "clientToken": string(d.ClientToken), "code": code, "status": status,
 	})
 }
 
-func (c *Client) onAction(ctx context.Context, m Message) {
+func (t *thing) onAction(ctx context.Context, m Message) {
 	d, err := parseDown(m.Payload)
 	if err != nil {
-		c.log.Warn("dropping downlink", "topic", m.Topic, "err", err)
+		t.c.log.Warn("dropping downlink", "topic", m.Topic, "err", err)
 		return
 	}
 	if d.Method != methodAction {
-		c.onReply(ctx, m)
+		t.onReply(ctx, m)
 		return
 	}
-	c.thing.mu.RLock()
-	h := c.thing.actions[d.ActionID]
-	c.thing.mu.RUnlock()
+	t.mu.RLock()
+	h := t.actions[d.ActionID]
+	t.mu.RUnlock()
 	code, status, resp := CodeUnknown, "action "+d.ActionID+" not supported", map[string]any{}
 	if h != nil {
 		code, status, resp = h(ctx, d.Params)
@@ -194,25 +213,26 @@ func (c *Client) onAction(ctx context.Context, m Message) {
 			resp = map[string]any{}
 		}
 	}
-	c.sendReply(ctx, protocol.KindAction, map[string]any{
+	t.sendReply(ctx, protocol.KindAction, map[string]any{
 		"method": methodActionReply, "clientToken": string(d.ClientToken), "code": code, "status": status,
 		"response": resp,
 	})
 }
 
-func (c *Client) sendReply(ctx context.Context, kind string, body map[string]any) {
+func (t *thing) sendReply(ctx context.Context, kind string, body map[string]any) {
 	b, err := json.Marshal(body)
 	if err == nil {
-		err = c.Publish(ctx, protocol.ThingUp(kind, c.cfg.ProductID, c.cfg.DeviceName), 1, b)
+		err = t.c.Publish(ctx, protocol.ThingUp(kind, t.pid, t.dn), 1, b)
 	}
 	if err != nil {
-		c.log.Warn("reply not sent", "method", body["method"], "err", err)
+		t.c.log.Warn("reply not sent", "method", body["method"], "err", err)
 	}
 }
 
 // request publishes a thing-model request on `$thing/up/{kind}` and waits
 // for the reply with the same clientToken.
-func (c *Client) request(ctx context.Context, kind, method string, body map[string]any) (Reply, []byte, error) {
+func (t *thing) request(ctx context.Context, kind, method string, body map[string]any) (Reply, []byte, error) {
+	c := t.c
 	token := c.newToken()
 	body["method"] = method
 	body["clientToken"] = token
@@ -224,7 +244,7 @@ func (c *Client) request(ctx context.Context, kind, method string, body map[stri
 	defer cancel()
 	ch, done := c.waiters.add(token)
 	defer done()
-	if err := c.Publish(ctx, protocol.ThingUp(kind, c.cfg.ProductID, c.cfg.DeviceName), 1, b); err != nil {
+	if err := c.Publish(ctx, protocol.ThingUp(kind, t.pid, t.dn), 1, b); err != nil {
 		return Reply{}, nil, fmt.Errorf("sdk: %s: %w", method, err)
 	}
 	p, err := wait(ctx, ch)
@@ -244,18 +264,14 @@ func (c *Client) request(ctx context.Context, kind, method string, body map[stri
 	return r, p, nil
 }
 
-// ReportProperties reports property values (method report, §5.1) and
-// waits for the report_reply. A non-zero reply code is a *ReplyError.
-func (c *Client) ReportProperties(ctx context.Context, params map[string]any) (Reply, error) {
-	r, _, err := c.request(ctx, protocol.KindProperty, "report",
+func (t *thing) reportProperties(ctx context.Context, params map[string]any) (Reply, error) {
+	r, _, err := t.request(ctx, protocol.KindProperty, "report",
 		map[string]any{"timestamp": time.Now().Unix(), "params": params})
 	return r, err
 }
 
-// GetStatus asks for the latest reported values and the pending control
-// (get_status, §5.3 and §13.5).
-func (c *Client) GetStatus(ctx context.Context) (Status, error) {
-	r, p, err := c.request(ctx, protocol.KindProperty, "get_status",
+func (t *thing) getStatus(ctx context.Context) (Status, error) {
+	r, p, err := t.request(ctx, protocol.KindProperty, "get_status",
 		map[string]any{"type": "report", "showmeta": 0})
 	if err != nil {
 		return Status{Reply: r}, err
@@ -272,28 +288,48 @@ func (c *Client) GetStatus(ctx context.Context) (Status, error) {
 	return Status{Reply: r, Reported: body.Data.Reported, Control: body.Data.Control}, nil
 }
 
-// ClearControl drops the pending control on the platform (clear_control).
-func (c *Client) ClearControl(ctx context.Context) (Reply, error) {
-	r, _, err := c.request(ctx, protocol.KindProperty, "clear_control", map[string]any{})
+func (t *thing) clearControl(ctx context.Context) (Reply, error) {
+	r, _, err := t.request(ctx, protocol.KindProperty, "clear_control", map[string]any{})
 	return r, err
 }
+
+func (t *thing) reportInfo(ctx context.Context, info map[string]any) (Reply, error) {
+	r, _, err := t.request(ctx, protocol.KindProperty, "report_info", map[string]any{"params": info})
+	return r, err
+}
+
+func (t *thing) postEvent(ctx context.Context, id, typ string, params map[string]any) (Reply, error) {
+	if params == nil {
+		params = map[string]any{}
+	}
+	r, _, err := t.request(ctx, protocol.KindEvent, "event_post", map[string]any{
+		"version": eventVersion, "eventId": id, "type": typ, "timestamp": time.Now().Unix(), "params": params,
+	})
+	return r, err
+}
+
+// ReportProperties reports property values (method report, §5.1) and
+// waits for the report_reply. A non-zero reply code is a *ReplyError.
+func (c *Client) ReportProperties(ctx context.Context, params map[string]any) (Reply, error) {
+	return c.self.reportProperties(ctx, params)
+}
+
+// GetStatus asks for the latest reported values and the pending control
+// (get_status, §5.3 and §13.5).
+func (c *Client) GetStatus(ctx context.Context) (Status, error) { return c.self.getStatus(ctx) }
+
+// ClearControl drops the pending control on the platform (clear_control).
+func (c *Client) ClearControl(ctx context.Context) (Reply, error) { return c.self.clearControl(ctx) }
 
 // ReportInfo reports device information (report_info, §5.6): for example
 // module_hardinfo, module_softinfo, fw_ver, imei, lat, lon, mac,
 // device_label.
 func (c *Client) ReportInfo(ctx context.Context, info map[string]any) (Reply, error) {
-	r, _, err := c.request(ctx, protocol.KindProperty, "report_info", map[string]any{"params": info})
-	return r, err
+	return c.self.reportInfo(ctx, info)
 }
 
 // PostEvent posts event id of type typ ("info", "alert" or "fault") with
 // its parameters (event_post, §5.4) and waits for the event_reply.
 func (c *Client) PostEvent(ctx context.Context, id, typ string, params map[string]any) (Reply, error) {
-	if params == nil {
-		params = map[string]any{}
-	}
-	r, _, err := c.request(ctx, protocol.KindEvent, "event_post", map[string]any{
-		"version": eventVersion, "eventId": id, "type": typ, "timestamp": time.Now().Unix(), "params": params,
-	})
-	return r, err
+	return c.self.postEvent(ctx, id, typ, params)
 }
