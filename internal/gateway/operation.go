@@ -186,7 +186,7 @@ func (s *Service) bindSigned(ctx context.Context, gw DeviceID, d opDevice) int {
 	default:
 		return ResultBadSignature // no key of that kind
 	}
-	if !verifySignature(keys, BindText(sub.ProductID, sub.DeviceName, random, ts), d.SignMethod, d.Signature) {
+	if !verifySignature(keys, protocol.BindText(sub.ProductID, sub.DeviceName, random, ts), d.SignMethod, d.Signature) {
 		return ResultBadSignature
 	}
 	return s.bind(ctx, gw, sub)

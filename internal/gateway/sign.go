@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"hash"
-	"strconv"
 	"strings"
 )
 
@@ -19,25 +18,6 @@ const (
 	AuthPSK        = "psk"
 	AuthCert       = "certificate"
 )
-
-// BindText is the signed text of a bind request:
-// `{sub_pid}{sub_dn};{random};{timestamp}`.
-func BindText(productID, deviceName string, random, timestamp int64) string {
-	return productID + deviceName + ";" + strconv.FormatInt(random, 10) + ";" + strconv.FormatInt(timestamp, 10)
-}
-
-// SignBind returns base64(HMAC-method(key, text)); ok is false for an
-// unsupported method. key is used as is: the sub-device's psk string (not
-// base64-decoded) or the hex digest of its certificate.
-func SignBind(key, text, method string) (string, bool) {
-	h := newHash(method)
-	if h == nil {
-		return "", false
-	}
-	m := hmac.New(h, []byte(key))
-	m.Write([]byte(text))
-	return base64.StdEncoding.EncodeToString(m.Sum(nil)), true
-}
 
 func newHash(method string) func() hash.Hash {
 	switch strings.ToLower(method) {

@@ -8,8 +8,7 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
-
-	"github.com/thingo-iot/thingo/internal/gateway"
+	"github.com/thingo-iot/thingo/protocol"
 )
 
 // gwInbox collects the messages a gateway receives, by topic.
@@ -58,7 +57,7 @@ func subRef(d device) map[string]any {
 
 func signedBind(d device, key string) map[string]any {
 	ts := time.Now().Unix()
-	sig, _ := gateway.SignBind(key, gateway.BindText(d.ProductID, d.Name, 7, ts), "hmacsha1")
+	sig, _ := protocol.SignBind(key, protocol.BindText(d.ProductID, d.Name, 7, ts), "hmacsha1")
 	return map[string]any{"product_id": d.ProductID, "device_name": d.Name, "signature": sig, "random": 7,
 		"timestamp": ts, "signmethod": "hmacsha1", "authtype": "psk"}
 }
