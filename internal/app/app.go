@@ -23,6 +23,7 @@ import (
 	"github.com/thingo-iot/thingo/internal/apikey"
 	"github.com/thingo-iot/thingo/internal/broker"
 	"github.com/thingo-iot/thingo/internal/bus"
+	"github.com/thingo-iot/thingo/internal/commlog"
 	"github.com/thingo-iot/thingo/internal/config"
 	"github.com/thingo-iot/thingo/internal/console"
 	"github.com/thingo-iot/thingo/internal/devauth"
@@ -52,6 +53,7 @@ type App struct {
 	presence *presence
 	things   *devicedata.Service
 	devlogs  *devicelog.Service
+	traffic  *commlog.Log // the console's live conversation log
 	ota      *otaParts
 	http     *http.Server
 	httpLn   net.Listener
@@ -111,7 +113,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (a *App, err 
 	if err != nil {
 		return nil, fmt.Errorf("certificates: %w", err)
 	}
-	a.reg = registry.NewService(a.store, box, a.pki, time.Now)
+	// Device authentication data is cached for the CONNECT path; the
+	// registry's store forgets a device's entry when it changes.
+	authSrc := &deviceSource{}
+	authCache := devauth.NewCache(authSrc, devauth.CacheConfig{})
+	a.reg = registry.NewService(newAuthStore(a.store, authCache, devauth.DefaultCacheTTL), box, a.pki, time.Now)
+	authSrc.reg = a.reg
 
 	a.bus, err = bus.Open(ctx, bus.Options{
 		DataDir: filepath.Join(cfg.DataDir, "nats"), URL: cfg.NATSURL,
@@ -148,7 +155,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (a *App, err 
 	if err != nil {
 		return nil, fmt.Errorf("gateways: %w", err)
 	}
-	auth := devauth.NewAuthenticator(devauth.Config{Source: deviceSource{a.reg}, Logger: log.With("component", "devauth")})
+	auth := devauth.NewAuthenticator(devauth.Config{Source: authCache, Logger: log.With("component", "devauth")})
+	a.traffic = commlog.New(commlog.Options{})
+	tap := newTraffic(a.traffic)
 	a.broker, err = broker.New(broker.Options{
 		TCPAddr: cfg.MQTTAddr, TLSAddr: cfg.MQTTSAddr, WSAddr: cfg.WSAddr, WSSAddr: cfg.WSSAddr,
 		TLSConfig:     a.pki.TLSConfig(),
@@ -161,11 +170,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (a *App, err 
 	}, broker.Deps{
 		Authenticator: gws.auth(auth),
 		Handler:       gws.uplinks(a.ota.uplinks(protos.uplinks(uplinks))),
-		Observer:      gws.observer(a.presence),
+		Observer:      tap.observer(gws.observer(a.presence)),
 		Queue:         a.bus.OfflineQueue(),
 		Sessions:      a.bus.Sessions(),
 		PSKKeys:       pskKeys{a.reg},
 		Proxies:       gws.svc,
+		Tap:           tap,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
@@ -210,13 +220,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (a *App, err 
 				subtle.ConstantTimeCompare([]byte(key), []byte(a.cred.SecretKey)) == 1
 		},
 		MQTTHost: mqttHost(a.broker.Addr("tcp")),
+		Traffic:  a.traffic,
 		Logger:   log.With("component", "console"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}
 	mux.Handle(console.Prefix, consoleSrv)
-	mux.Handle("/console", consoleSrv)
+	mux.Handle("GET /console", consoleSrv)
 	a.ota.register(mux)
 	mountDeviceHTTP(mux, a.reg, protos.uplinks(uplinks), a.devlogs, log)
 	a.http = &http.Server{
@@ -224,6 +235,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (a *App, err 
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	a.http.RegisterOnShutdown(consoleSrv.Close)
 	log.Info("thingo configured", "data", cfg.DataDir, "store", storeKind(cfg), "bus", busKind(cfg),
 		"setup", time.Since(start).Round(time.Millisecond))
 	return a, nil
@@ -307,6 +319,9 @@ func (a *App) AdminCredential() apikey.Credential { return a.cred }
 
 // CAPEM is the CA certificate devices must trust.
 func (a *App) CAPEM() []byte { return a.pki.CAPEM() }
+
+// Traffic is the live conversation log of devices the console shows.
+func (a *App) Traffic() *commlog.Log { return a.traffic }
 
 func (a *App) healthz(w http.ResponseWriter, _ *http.Request) {
 	select {

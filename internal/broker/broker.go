@@ -41,6 +41,10 @@ const (
 	DefaultUplinkWorkers  = 4
 	DefaultMaxInflight    = 150
 	DefaultWritesPending  = 256
+	// DefaultReadBuffer is the read buffer per connection. Device packets
+	// are small; a larger packet is read past the buffer, straight into
+	// the packet, so the size only trades syscalls for idle memory.
+	DefaultReadBuffer = 1024
 	// maxMessageExpiry bounds how long mochi keeps an unacknowledged QoS1
 	// message in a session (the offline queue's retention).
 	maxMessageExpiry = 7 * 24 * time.Hour
@@ -105,6 +109,8 @@ type Options struct {
 	// WritesPending is the number of packets buffered per connection before
 	// mochi drops downlinks (see Deliver).
 	WritesPending int
+	// ReadBuffer is the size of each connection's read buffer in bytes.
+	ReadBuffer int
 	// Logger receives the broker's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -270,7 +276,8 @@ func New(o Options, deps Deps) (*Broker, error) {
 		Capabilities: b.capabilities(),
 		Logger:       o.Logger,
 		// $SYS topics are not part of the device contract.
-		SysTopicResendInterval: 1 << 30,
+		SysTopicResendInterval:  1 << 30,
+		ClientNetReadBufferSize: o.ReadBuffer,
 	})
 	b.inline = b.srv.NewClient(nil, "local", "thingo-platform", true)
 	b.hook = &accessHook{b: b}
@@ -313,6 +320,9 @@ func withDefaults(o Options) Options {
 	}
 	if o.WritesPending <= 0 {
 		o.WritesPending = DefaultWritesPending
+	}
+	if o.ReadBuffer <= 0 {
+		o.ReadBuffer = DefaultReadBuffer
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -3,6 +3,7 @@ package devauth
 import (
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/thingo-iot/thingo/internal/registry"
 )
@@ -47,11 +48,14 @@ type ACL struct {
 	rrpcRxd string
 
 	// templates are every topic of the device as levels ("+" stands for
-	// the free RRPC id level), for the wildcard rule.
+	// the free RRPC id level), for the wildcard rule, and anchors maps a
+	// first level to the levels at which its family carries {pid}. Both
+	// are compiled from pub and sub at the first wildcard filter: most
+	// devices never subscribe with wildcards, and the split levels would
+	// be the larger part of an idle connection's ACL.
+	once      sync.Once
 	templates []template
-	// anchors maps a first level to the levels at which its family
-	// carries {pid}.
-	anchors map[string][]int
+	anchors   map[string][]int
 
 	// Extra, when set, may grant what the rules above refuse; see ACL.
 	Extra func(topic string, publish bool) bool
@@ -77,7 +81,6 @@ func NewACL(pid, dn string, gateway bool, policies []registry.TopicPolicy) *ACL 
 		sub:        make(map[string]struct{}),
 		rrpcTxd:    "$rrpc/txd/" + pid + "/" + dn + "/",
 		rrpcRxd:    "$rrpc/rxd/" + pid + "/" + dn + "/",
-		anchors:    make(map[string][]int),
 	}
 	id := pid + "/" + dn
 	// Suffix topics {pid}/{dn}/<name>.
@@ -114,10 +117,30 @@ func NewACL(pid, dn string, gateway bool, policies []registry.TopicPolicy) *ACL 
 		a.add(p.down+"/"+id, false, true)
 	}
 	a.add("$broadcast/rxd/"+id, false, true)
-	// RRPC: the free id level is a pattern, not an exact topic.
+	return a
+}
+
+// compileTemplates fills templates and anchors from the exact topics and
+// the RRPC patterns (the free id level is a pattern, not an exact topic).
+func (a *ACL) compileTemplates() {
+	a.anchors = make(map[string][]int)
+	topics := make([]string, 0, len(a.pub)+len(a.sub))
+	for t := range a.pub {
+		topics = append(topics, t)
+	}
+	for t := range a.sub {
+		if _, both := a.pub[t]; !both {
+			topics = append(topics, t)
+		}
+	}
+	slices.Sort(topics)
+	for _, t := range topics {
+		_, pub := a.pub[t]
+		_, sub := a.sub[t]
+		a.addTemplate(t, pub, sub)
+	}
 	a.addTemplate(a.rrpcTxd+"+", true, false)
 	a.addTemplate(a.rrpcRxd+"+", false, true)
-	return a
 }
 
 // ProductID is the product of the device the ACL belongs to.
@@ -133,7 +156,6 @@ func (a *ACL) add(topic string, pub, sub bool) {
 	if sub {
 		a.sub[topic] = struct{}{}
 	}
-	a.addTemplate(topic, pub, sub)
 }
 
 func (a *ACL) addTemplate(topic string, pub, sub bool) {
@@ -184,7 +206,11 @@ func (a *ACL) canSubscribe(filter string) bool {
 		return isRRPCTopic(filter, a.rrpcRxd)
 	}
 	levels, ok := splitFilter(filter)
-	if !ok || isWildcard(levels[0]) || !a.anchored(levels) {
+	if !ok || isWildcard(levels[0]) {
+		return false
+	}
+	a.once.Do(a.compileTemplates)
+	if !a.anchored(levels) {
 		return false
 	}
 	subscribable := false

@@ -235,6 +235,11 @@ func FuzzCanSubscribe(f *testing.F) {
 		NewACL(pid, pid, true, nil),
 		NewACL(pid, dn+"x", true, nil),
 	}
+	// Templates are compiled lazily; the checks below read them directly.
+	a.once.Do(a.compileTemplates)
+	for _, o := range others {
+		o.once.Do(o.compileTemplates)
+	}
 	f.Fuzz(func(t *testing.T, filter string) {
 		if !a.CanSubscribe(filter) {
 			return
