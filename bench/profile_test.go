@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -119,4 +120,37 @@ func BenchmarkConnect(b *testing.B) {
 		b.Fatalf("%d connects failed: %v", res.failed, res.firstErr)
 	}
 	b.ReportMetric(res.rate(), "connects/s")
+}
+
+// BenchmarkIdleMemory connects b.N key devices to a node in this process and
+// reports the growth of the goroutine stacks and of the live heap per
+// connection after a GC. Both sides (the paho clients and the node) are in
+// the process, so the figures are upper bounds of the server's share; they
+// exist to compare changes of the per-connection structures:
+//
+//	go test ./bench -run '^$' -bench IdleMemory -benchtime 2000x
+func BenchmarkIdleMemory(b *testing.B) {
+	addr, ds := startNode(b, b.N)
+	cs, err := thingoCreds(ds)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	f, res := connectStorm(b.Context(), addr, cs, 50)
+	b.StopTimer()
+	defer f.disconnect()
+	if res.failed > 0 {
+		b.Fatalf("%d connects failed: %v", res.failed, res.firstErr)
+	}
+	// Two GCs: stacks shrink and the connect path's garbage is gone.
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	n := float64(res.ok)
+	b.ReportMetric(float64(int64(after.StackInuse)-int64(before.StackInuse))/n, "stack-B/conn")
+	b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/n, "heap-B/conn")
+	b.ReportMetric(float64(runtime.NumGoroutine())/n, "goroutines/conn")
 }
