@@ -258,7 +258,21 @@ func (b *Broker) runDrain(ctx context.Context, d *drain) {
 	}()
 	t := time.NewTimer(0)
 	defer t.Stop()
-	var after uint64
+	var (
+		after     uint64
+		undeleted uint64 // a message handed to the device whose delete failed
+		failures  int    // consecutive queue errors
+	)
+	// retry waits longer after each consecutive queue error (a JetStream
+	// timeout under a reconnect storm) and tries again: giving up would leave
+	// the rest of the queue stuck until the device's next reconnect.
+	retry := func(what string, err error) {
+		failures++
+		if ctx.Err() == nil {
+			b.log.Warn(what, "client", clientID, "error", err, "attempt", failures)
+		}
+		t.Reset(drainBackoff(b.opts.OfflinePacing, failures))
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -268,21 +282,33 @@ func (b *Broker) runDrain(ctx context.Context, d *drain) {
 		if d.cl.Closed() {
 			return
 		}
+		if undeleted != 0 {
+			if err := b.deps.Queue.Delete(ctx, clientID, undeleted); err != nil {
+				retry("offline queue delete", err)
+				continue
+			}
+			after, undeleted = undeleted, 0
+		}
 		seq, topic, payload, qos, ok, err := b.deps.Queue.Next(ctx, clientID, after)
 		if err != nil {
-			if ctx.Err() == nil {
-				b.log.Warn("offline queue read", "client", clientID, "error", err)
-			}
-			return
+			retry("offline queue read", err)
+			continue
 		}
 		if !ok {
-			if b.finishDrain(ctx, d) {
+			done, err := b.finishDrain(ctx, d)
+			if err != nil {
+				retry("offline queue length", err)
+				continue
+			}
+			if done {
 				return
 			}
+			failures = 0
 			after = 0 // messages arrived meanwhile; read from the start
 			t.Reset(b.opts.OfflinePacing)
 			continue
 		}
+		failures = 0
 		if _, subscribed := b.srv.Topics.Subscribers(topic).Subscriptions[clientID]; !subscribed {
 			b.log.Info("offline message dropped, no subscription", "client", clientID, "topic", topic)
 		} else if b.inject(clientID, topic, payload, qos) {
@@ -290,24 +316,40 @@ func (b *Broker) runDrain(ctx context.Context, d *drain) {
 			continue
 		}
 		if err := b.deps.Queue.Delete(ctx, clientID, seq); err != nil {
-			if ctx.Err() == nil {
-				b.log.Warn("offline queue delete", "client", clientID, "error", err)
-			}
-			return
+			undeleted = seq // delivered: only the delete is retried, never the message
+			retry("offline queue delete", err)
+			continue
 		}
 		after = seq
 		t.Reset(b.opts.OfflinePacing)
 	}
 }
 
-// finishDrain ends the drain unless a message was queued meanwhile.
-func (b *Broker) finishDrain(ctx context.Context, d *drain) bool {
+// drainBackoff is the wait after the n-th consecutive queue error: pacing
+// doubled per error, at most maxDrainBackoff.
+func drainBackoff(pacing time.Duration, n int) time.Duration {
+	d := pacing
+	for i := 1; i < n && d < maxDrainBackoff; i++ {
+		d *= 2
+	}
+	return min(max(d, 10*time.Millisecond), maxDrainBackoff)
+}
+
+// maxDrainBackoff caps the wait between retries of a failing offline queue.
+const maxDrainBackoff = 5 * time.Second
+
+// finishDrain ends the drain unless a message was queued meanwhile. When
+// the queue cannot be read, the drain goes on (err) so nothing is stranded.
+func (b *Broker) finishDrain(ctx context.Context, d *drain) (bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	n, err := b.deps.Queue.Len(ctx, d.cl.ID)
-	if err != nil || n == 0 {
-		d.active = false
-		return true
+	if err != nil {
+		return false, err
 	}
-	return false
+	if n == 0 {
+		d.active = false
+		return true, nil
+	}
+	return false, nil
 }

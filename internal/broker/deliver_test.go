@@ -325,3 +325,97 @@ func TestDisconnect(t *testing.T) {
 		return nil
 	})
 }
+
+// flakyQueue fails every other Next, Delete and Len call, the way JetStream
+// times out under a reconnect storm.
+type flakyQueue struct {
+	*memQueue
+	mu    sync.Mutex
+	calls int
+}
+
+var errFlaky = errors.New("context deadline exceeded (flaky queue)")
+
+func (q *flakyQueue) fail() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.calls++
+	return q.calls%2 == 1
+}
+
+func (q *flakyQueue) Next(ctx context.Context, clientID string, after uint64) (uint64, string, []byte, byte, bool, error) {
+	if q.fail() {
+		return 0, "", nil, 0, false, errFlaky
+	}
+	return q.memQueue.Next(ctx, clientID, after)
+}
+
+func (q *flakyQueue) Delete(ctx context.Context, clientID string, seq uint64) error {
+	if q.fail() {
+		return errFlaky
+	}
+	return q.memQueue.Delete(ctx, clientID, seq)
+}
+
+func (q *flakyQueue) Len(ctx context.Context, clientID string) (int, error) {
+	if q.fail() {
+		return 0, errFlaky
+	}
+	return q.memQueue.Len(ctx, clientID)
+}
+
+// TestDeliverOfflineQueueErrors: queue errors while draining are retried;
+// every message arrives once, in order, and the queue ends empty.
+func TestDeliverOfflineQueueErrors(t *testing.T) {
+	ctx := context.Background()
+	q := &flakyQueue{memQueue: &memQueue{}}
+	tb := startBroker(t, Options{OfflinePacing: time.Millisecond}, Deps{Queue: q})
+	persistentDevice(t, tb, "flaky")
+	const sent = 8
+	for i := range sent {
+		if got, err := tb.Deliver(ctx, testPID, "flaky", downTopic("flaky"), []byte(fmt.Sprint(i)), 1); err != nil || got != Queued {
+			t.Fatalf("Deliver #%d = %v, %v", i, got, err)
+		}
+	}
+	col := &collector{}
+	if _, code, _, err := dial(t, clientOpts{url: tb.url(ListenerTCP), dn: "flaky", password: testPassword, onMsg: col.handle}); err != nil || code != 0 {
+		t.Fatalf("reconnect: code %d, %v", code, err)
+	}
+	got := col.waitN(t, sent)
+	for i, p := range got {
+		if p != fmt.Sprint(i) {
+			t.Fatalf("message %d = %s, want %d (all %v)", i, p, i, got)
+		}
+	}
+	checkFor(t, 10*time.Second, func() error {
+		if n, _ := q.memQueue.Len(ctx, testPID+"flaky"); n != 0 {
+			return fmt.Errorf("%d still queued", n)
+		}
+		return nil
+	})
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	if len(col.got) != sent {
+		t.Fatalf("received %d messages, want %d: %v", len(col.got), sent, col.got)
+	}
+}
+
+func TestDrainBackoff(t *testing.T) {
+	tests := []struct {
+		pacing time.Duration
+		n      int
+		want   time.Duration
+	}{
+		{500 * time.Millisecond, 1, 500 * time.Millisecond},
+		{500 * time.Millisecond, 2, time.Second},
+		{500 * time.Millisecond, 4, 4 * time.Second},
+		{500 * time.Millisecond, 9, maxDrainBackoff},
+		{time.Millisecond, 1, 10 * time.Millisecond},
+		{time.Millisecond, 100, maxDrainBackoff},
+	}
+	for _, tt := range tests {
+		if got := drainBackoff(tt.pacing, tt.n); got != tt.want {
+			t.Errorf("drainBackoff(%v, %d) = %v, want %v", tt.pacing, tt.n, got, tt.want)
+		}
+	}
+}

@@ -114,9 +114,9 @@ log_level = "warn"
 			}},
 		{"admin credential", nil, map[string]string{"THINGO_ADMIN_SECRET_ID": "AKIDx", "THINGO_ADMIN_SECRET_KEY": "k"},
 			func(c Config) bool { return c.AdminSecretID == "AKIDx" && c.AdminSecretKey == "k" }},
-		{"durations and json", []string{"--offline-pacing", "0s", "--log-format", "json", "--max-keepalive", "65535s", "--session-expiry", "1h"}, nil,
+		{"durations and json", []string{"--offline-pacing", "1ms", "--log-format", "json", "--max-keepalive", "65535s", "--session-expiry", "1h"}, nil,
 			func(c Config) bool {
-				return c.OfflinePacing == 0 && c.LogFormat == "json" && c.MaxKeepalive == 65535*time.Second && c.SessionExpiry == time.Hour
+				return c.OfflinePacing == time.Millisecond && c.LogFormat == "json" && c.MaxKeepalive == 65535*time.Second && c.SessionExpiry == time.Hour
 			}},
 	}
 	for _, tt := range tests {
@@ -165,7 +165,8 @@ func TestErrors(t *testing.T) {
 		{"keepalive too big", []string{"--max-keepalive", "65536s"}, nil, "", []string{"flag --max-keepalive", "range"}},
 		{"bad duration", []string{"--session-expiry", "1 day"}, nil, "", []string{"flag --session-expiry", "duration"}},
 		{"zero duration", []string{"--shutdown-timeout", "0s"}, nil, "", []string{"flag --shutdown-timeout", "greater than 0"}},
-		{"negative pacing", []string{"--offline-pacing", "-1s"}, nil, "", []string{"flag --offline-pacing", "negative"}},
+		{"negative pacing", []string{"--offline-pacing", "-1s"}, nil, "", []string{"flag --offline-pacing", "greater than 0"}},
+		{"zero pacing", []string{"--offline-pacing", "0s"}, nil, "", []string{"flag --offline-pacing", "greater than 0"}},
 		{"offline limit", []string{"--offline-limit", "-5"}, nil, "", []string{"flag --offline-limit"}},
 		{"half tls pair", []string{"--tls-cert", "s.pem"}, nil, "", []string{"flag --tls-cert", "--tls-key is not"}},
 		{"half ca pair", nil, map[string]string{"THINGO_CA_KEY": "k.pem"}, "", []string{"env THINGO_CA_KEY", "--ca-cert is not"}},

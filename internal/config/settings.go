@@ -78,7 +78,7 @@ var settings = []setting{
 	}},
 	{"offline-max-age", "168h", "how long messages for offline sessions are kept", kindString, durationSetter(func(c *Config) *time.Duration { return &c.OfflineMaxAge }, 1, math.MaxInt64)},
 	{"session-expiry", "24h", "how long a persistent session without a connection is kept", kindString, durationSetter(func(c *Config) *time.Duration { return &c.SessionExpiry }, 1, math.MaxInt64)},
-	{"offline-pacing", "500ms", "pause between stored messages re-delivered on reconnect", kindString, durationSetter(func(c *Config) *time.Duration { return &c.OfflinePacing }, 0, math.MaxInt64)},
+	{"offline-pacing", "500ms", "pause between stored messages re-delivered on reconnect", kindString, durationSetter(func(c *Config) *time.Duration { return &c.OfflinePacing }, time.Millisecond, math.MaxInt64)},
 	{"blob-url", "", "file storage: empty means <data>/files; s3://bucket[/prefix]?endpoint=host:port&region=r&secure=false&path_style=true", kindString, setBlobURL},
 	{"download-link-ttl", "24h", "lifetime of signed file download links (>= 1s)", kindString, durationSetter(func(c *Config) *time.Duration { return &c.DownloadLinkTTL }, time.Second, math.MaxInt64)},
 	{"shutdown-timeout", "10s", "bound on graceful shutdown", kindString, durationSetter(func(c *Config) *time.Duration { return &c.ShutdownTimeout }, 1, math.MaxInt64)},
