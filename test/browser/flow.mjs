@@ -387,6 +387,45 @@ async function run(page) {
     await page.locator("#comm-log").scrollIntoViewIfNeeded();
   });
 
+  await step(page, "devices-list", async () => {
+    await page.goto(`${baseURL}/console/devices?product=${productID}`);
+    await present(page, "table#devices", "devices table");
+    await page.locator("table#devices", { hasText: deviceName }).waitFor();
+  });
+
+  await step(page, "product-page", async () => {
+    await page.goto(`${baseURL}/console/products/${productID}`);
+    await present(page, "#product-id", "product id");
+    await present(page, "a#edit-model", "model editor link");
+  });
+
+  await step(page, "gateways", async () => {
+    await page.goto(`${baseURL}/console/gateways`);
+    await page.locator("main h1").first().waitFor();
+  });
+
+  await step(page, "ota-upload", async () => {
+    await page.goto(`${baseURL}/console/ota?product=${productID}`);
+    await present(page, "form#upload-firmware", "firmware upload form");
+    await page.selectOption("form#upload-firmware select[name=ProductId]", productID);
+    await page.fill("form#upload-firmware [name=FirmwareVersion]", "1.0.1");
+    await page.fill("form#upload-firmware [name=FirmwareName]", "lamp firmware");
+    await page.setInputFiles("form#upload-firmware input[name=File]", {
+      name: "lamp-1.0.1.bin", mimeType: "application/octet-stream", buffer: Buffer.alloc(200000, 7),
+    });
+    await page.click("#upload-submit");
+    await page.waitForURL((u) => u.pathname === `/console/ota/firmware/${productID}/1.0.1`);
+  });
+
+  await step(page, "ota-task", async () => {
+    await present(page, "form#create-task", "create-task form");
+    await page.check(`form#create-task input[name=DeviceName][value="${deviceName}"]`);
+    await submitForm(page, "form#create-task");
+    await page.waitForURL((u) => u.pathname.startsWith(`/console/ota/tasks/${productID}/1.0.1/`));
+    await present(page, "table#task-devices", "task devices table");
+    await page.locator("table#task-devices", { hasText: deviceName }).waitFor();
+  });
+
   await step(page, "logout", async () => {
     await page.click("#logout");
     await page.waitForURL((u) => u.pathname === "/console/login");
