@@ -69,7 +69,7 @@ func buildThingo(ctx context.Context, dir string) (string, error) {
 // embedded NATS) with its data in dir, plain MQTT and HTTP on loopback and
 // the other listeners off. The per-device rate limits are raised so that
 // they do not cap the load a few devices generate.
-func startThingo(ctx context.Context, bin, dir string, logw *os.File) (*server, error) {
+func startThingo(ctx context.Context, bin, dir string, logw *os.File, extra ...string) (*server, error) {
 	mp, err := freePort()
 	if err != nil {
 		return nil, err
@@ -83,10 +83,11 @@ func startThingo(ctx context.Context, bin, dir string, logw *os.File) (*server, 
 		name: "thingo", addr: fmt.Sprintf("127.0.0.1:%d", mp),
 		http: fmt.Sprintf("http://127.0.0.1:%d", hp), data: data, done: make(chan error, 1),
 	}
-	s.cmd = exec.Command(bin, "serve", "--data", data,
+	args := append([]string{"serve", "--data", data,
 		"--mqtt-addr", s.addr, "--http-addr", strings.TrimPrefix(s.http, "http://"),
 		"--mqtts-addr", "off", "--ws-addr", "off", "--wss-addr", "off",
-		"--uplink-rate", "1000000", "--downlink-rate", "1000000", "--log-level", "warn")
+		"--uplink-rate", "1000000", "--downlink-rate", "1000000", "--log-level", "warn"}, extra...)
+	s.cmd = exec.Command(bin, args...)
 	s.cmd.Stdout, s.cmd.Stderr = logw, logw
 	s.cmd.Env = append(os.Environ(), "THINGO_DATABASE_URL=", "THINGO_NATS_URL=", "THINGO_CONFIG=")
 	if err := s.cmd.Start(); err != nil {

@@ -27,6 +27,7 @@ type params struct {
 	duration    time.Duration // length of each load window
 	rate        float64       // fixed total rate of the latency scenario
 	controls    int           // ControlDeviceData calls under load
+	reconnects  int           // reconnect storm: devices with persistent sessions (0: skipped)
 	keep        bool          // keep the temporary directory
 }
 
@@ -51,6 +52,7 @@ func parseFlags(args []string, stderr io.Writer) (options, params, error) {
 	fs.DurationVar(&p.duration, "duration", 10*time.Second, "load scenarios: window of each run (quick: 2s)")
 	fs.Float64Var(&p.rate, "rate", 500, "latency scenario: fixed total messages per second (quick: 300)")
 	fs.IntVar(&p.controls, "controls", 200, "control round trips under load (quick: 20)")
+	fs.IntVar(&p.reconnects, "reconnects", 10000, "reconnect storm: devices with 10 queued QoS 1 messages each, all reconnecting at once (0 skips; quick: 0)")
 	fs.BoolVar(&p.keep, "keep", false, "keep the temporary directory (logs, Thingo data)")
 	fs.StringVar(&o.out, "out", "", "update this Markdown file (e.g. docs/benchmarks.md) with the results")
 	fs.StringVar(&o.checkPath, "check", "", "fail if a ratio is worse than half of the one recorded in this JSON file")
@@ -75,6 +77,7 @@ func parseFlags(args []string, stderr io.Writer) (options, params, error) {
 		def("duration", func() { p.duration = 2 * time.Second })
 		def("rate", func() { p.rate = 300 })
 		def("controls", func() { p.controls = 20 })
+		def("reconnects", func() { p.reconnects = 0 })
 	}
 	switch {
 	case p.devices < 1 || p.devices > maxDevices:
@@ -91,6 +94,8 @@ func parseFlags(args []string, stderr io.Writer) (options, params, error) {
 		return o, p, errors.New("--rate must be > 0")
 	case p.controls < 1:
 		return o, p, errors.New("--controls must be >= 1")
+	case p.reconnects < 0 || p.reconnects > maxDevices:
+		return o, p, fmt.Errorf("--reconnects must be 0..%d", maxDevices)
 	}
 	return o, p, nil
 }
@@ -243,6 +248,16 @@ func runAll(ctx context.Context, p params, log io.Writer) ([]row, error) {
 	}
 	if errs := mThr.errors + mLat.errors; errs > 0 {
 		logf(log, "mosquitto: %d failed publishes", errs)
+	}
+	if p.reconnects > 0 {
+		logf(log, "reconnect storm: %d devices x 10 queued messages", p.reconnects)
+		rr, err := runReconnect(ctx, reconnectSetup{bin: bin, dir: dir, logw: logw, thingo: th, api: api, mosquitto: mq,
+			devices: p.reconnects, perDevice: 10, concurrency: p.concurrency, deadline: 3 * time.Minute,
+			fastPacing: time.Millisecond}, log)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, rr...)
 	}
 	return rows, nil
 }
