@@ -51,6 +51,7 @@ type App struct {
 	pki      *pki.Authority
 	broker   *broker.Broker
 	presence *presence
+	cluster  *cluster // nil on a single node
 	things   *devicedata.Service
 	devlogs  *devicelog.Service
 	traffic  *commlog.Log // the console's live conversation log
@@ -120,14 +121,21 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (a *App, err 
 	a.reg = registry.NewService(newAuthStore(a.store, authCache, devauth.DefaultCacheTTL), box, a.pki, time.Now)
 	authSrc.reg = a.reg
 
+	nodeID, err := clusterNodeID(cfg)
+	if err != nil {
+		return nil, err
+	}
 	a.bus, err = bus.Open(ctx, bus.Options{
-		DataDir: filepath.Join(cfg.DataDir, "nats"), URL: cfg.NATSURL,
+		DataDir: filepath.Join(cfg.DataDir, "nats"), URL: cfg.NATSURL, Node: nodeID,
 		OfflineLimit: cfg.OfflineLimit, OfflineMaxAge: cfg.OfflineMaxAge, Logger: log.With("component", "bus"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bus: %w", err)
 	}
 	closers = append(closers, a.bus.Close)
+	if nodeID != "" {
+		a.cluster = newCluster(nodeID, a.bus, log.With("component", "cluster", "node", nodeID))
+	}
 
 	if cfg.NATSURL == "" {
 		// A single node: none of the connections recorded as online survived
@@ -176,6 +184,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (a *App, err 
 		PSKKeys:       pskKeys{a.reg},
 		Proxies:       gws.svc,
 		Tap:           tap,
+		Cluster:       a.brokerCluster(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
@@ -250,6 +259,9 @@ func (a *App) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(runCtx)
 	g.Go(func() error { return a.broker.Run(gctx) })
 	g.Go(func() error { a.presence.run(gctx); return nil })
+	if a.cluster != nil {
+		g.Go(func() error { return a.cluster.run(gctx, a.broker) })
+	}
 	g.Go(func() error { a.devlogs.Run(gctx); return nil })
 	g.Go(func() error { a.ota.run(gctx); return nil })
 	if a.httpLn != nil {

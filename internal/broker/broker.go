@@ -196,6 +196,9 @@ type Deps struct {
 	Proxies Proxies
 	// Tap sees every device message the platform handles; nil: none.
 	Tap Tap
+	// Cluster routes downlinks, disconnects and takeovers to the node
+	// holding a device; nil: a single node.
+	Cluster Cluster
 }
 
 // Tap watches the conversation of devices (the console's live log): every

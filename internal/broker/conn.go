@@ -71,6 +71,14 @@ func (b *Broker) establish(cl *mqtt.Client, pk packets.Packet) {
 	c.mu.Lock()
 	c.sessionPresent = present
 	c.mu.Unlock()
+	if b.deps.Cluster != nil {
+		b.mu.Lock()
+		ctx := b.runCtx
+		b.mu.Unlock()
+		ctx, cancel := context.WithTimeout(ctx, b.opts.ConnectTimeout)
+		b.takeoverRemote(ctx, cl, c, pk.Connect.Clean)
+		cancel()
+	}
 	// Reported before CONNACK, so that a connection that takes this one
 	// over is always reported after it.
 	if b.deps.Observer != nil {
@@ -157,6 +165,11 @@ func (b *Broker) expired(cl *mqtt.Client) {
 	}
 	go func() {
 		defer b.wg.Done()
+		if b.deps.Cluster != nil {
+			if err := b.deps.Cluster.KeepSession(ctx, cl.ID, false); err != nil {
+				b.log.Warn("cluster: forget session node", "client", cl.ID, "error", err)
+			}
+		}
 		if b.deps.Queue != nil {
 			if err := b.deps.Queue.Purge(ctx, cl.ID); err != nil {
 				b.log.Warn("purge offline queue", "client", cl.ID, "error", err)
@@ -174,31 +187,29 @@ func (b *Broker) observeDropped(id devauth.Identity, topic, reason string) {
 
 // Disconnect closes a device's connection (its persistent session, if any,
 // stays). It returns ErrDeviceOffline when the device is not connected.
-func (b *Broker) Disconnect(_ context.Context, productID, deviceName string) error {
-	cl, ok := b.srv.Clients.Get(productID + deviceName)
-	if !ok || cl.Closed() {
-		return ErrDeviceOffline
+// In a cluster, a device connected to another node is disconnected there.
+func (b *Broker) Disconnect(ctx context.Context, productID, deviceName string) error {
+	clientID := productID + deviceName
+	if _, online := b.localOnline(clientID); !online {
+		if routed, err := b.routeDisconnect(ctx, RemoteCall{Op: OpDisconnect, ProductID: productID, DeviceName: deviceName}); routed {
+			return err
+		}
 	}
-	cl.Stop(errDisconnected)
-	return nil
+	return b.disconnectLocal(clientID, "", nil, false)
 }
 
 // DisconnectWith writes a last QoS0 message on topic to the device, if it is
-// connected and subscribed to topic, then closes its connection. The write is
-// synchronous, so the message is on the wire before the close (Deliver only
-// queues it, and a close right after would discard it).
-func (b *Broker) DisconnectWith(_ context.Context, productID, deviceName, topic string, payload []byte) error {
+// connected and subscribed to topic, then closes its connection (on the node
+// holding it, in a cluster). The write is synchronous, so the message is on
+// the wire before the close (Deliver only queues it, and a close right after
+// would discard it).
+func (b *Broker) DisconnectWith(ctx context.Context, productID, deviceName, topic string, payload []byte) error {
 	clientID := productID + deviceName
-	cl, ok := b.srv.Clients.Get(clientID)
-	if !ok || cl.Closed() {
-		return ErrDeviceOffline
-	}
-	if _, subscribed := b.srv.Topics.Subscribers(topic).Subscriptions[clientID]; subscribed {
-		pk := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish}, TopicName: topic, Payload: payload}
-		if err := cl.WritePacket(pk); err != nil {
-			b.log.Debug("last message not written", "client", clientID, "topic", topic, "error", err)
+	if _, online := b.localOnline(clientID); !online {
+		c := RemoteCall{Op: OpDisconnect, ProductID: productID, DeviceName: deviceName, Topic: topic, Payload: payload, Last: true}
+		if routed, err := b.routeDisconnect(ctx, c); routed {
+			return err
 		}
 	}
-	cl.Stop(errDisconnected)
-	return nil
+	return b.disconnectLocal(clientID, topic, payload, true)
 }

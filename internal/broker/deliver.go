@@ -63,7 +63,41 @@ func (b *Broker) Deliver(ctx context.Context, productID, deviceName, topic strin
 	return d, err
 }
 
+// deliver delivers locally when the device is connected here; otherwise,
+// in a cluster, on the node that holds its connection or keeps its session.
 func (b *Broker) deliver(ctx context.Context, productID, deviceName, topic string, payload []byte, qos byte) (Delivery, error) {
+	if b.deps.Cluster == nil {
+		return b.deliverLocal(ctx, productID, deviceName, topic, payload, qos)
+	}
+	clientID, proxied := b.clientOf(productID, deviceName)
+	if _, online := b.localOnline(clientID); online || proxied || qos > 1 {
+		return b.deliverLocal(ctx, productID, deviceName, topic, payload, qos)
+	}
+	node, err := b.remoteNode(ctx, productID, deviceName, clientID)
+	if err != nil {
+		b.log.Warn("cluster: locate device", "product", productID, "device", deviceName, "error", err)
+	}
+	if node == "" {
+		return b.deliverLocal(ctx, productID, deviceName, topic, payload, qos)
+	}
+	return b.callRemote(ctx, node, RemoteCall{
+		Op: OpDeliver, ProductID: productID, DeviceName: deviceName, Topic: topic, Payload: payload, QoS: qos,
+	})
+}
+
+// clientOf is the client id a message for pid/dn goes to: the device's, or
+// its gateway's when it is a sub-device online through a gateway here.
+func (b *Broker) clientOf(productID, deviceName string) (clientID string, proxied bool) {
+	if b.deps.Proxies != nil {
+		if gwPID, gwDN, ok := b.deps.Proxies.Via(productID, deviceName); ok {
+			return gwPID + gwDN, true // a sub-device: through its gateway
+		}
+	}
+	return productID + deviceName, false
+}
+
+// deliverLocal is Deliver on this node's connections and sessions.
+func (b *Broker) deliverLocal(ctx context.Context, productID, deviceName, topic string, payload []byte, qos byte) (Delivery, error) {
 	if qos > 1 {
 		return 0, ErrInvalidQoS
 	}
@@ -73,12 +107,7 @@ func (b *Broker) deliver(ctx context.Context, productID, deviceName, topic strin
 	if !running {
 		return 0, ErrNotRunning
 	}
-	clientID := productID + deviceName
-	if b.deps.Proxies != nil {
-		if gwPID, gwDN, ok := b.deps.Proxies.Via(productID, deviceName); ok {
-			clientID = gwPID + gwDN // a sub-device: through its gateway
-		}
-	}
+	clientID, _ := b.clientOf(productID, deviceName)
 	cl, ok := b.srv.Clients.Get(clientID)
 	if !ok {
 		return 0, ErrDeviceOffline

@@ -31,7 +31,9 @@ const (
 const (
 	PresenceBucket = "presence"
 	SessionsBucket = "sessions"
-	OfflineStream  = "OFFLINE"
+	// SessionNodesBucket is the bucket of SessionNodes.
+	SessionNodesBucket = "session-nodes"
+	OfflineStream      = "OFFLINE"
 )
 
 // Options configures Open.
@@ -53,6 +55,10 @@ type Options struct {
 	// Logger receives the bus's and the embedded server's logs. Nil
 	// discards them.
 	Logger *slog.Logger
+	// Node is this node's id in a cluster: presence records carry it, and
+	// Presence.Delete then only deletes this node's records. Empty (a
+	// single node) records no node.
+	Node string
 }
 
 // Bus is a connection to NATS/JetStream with Thingo's streams and buckets
@@ -65,6 +71,7 @@ type Bus struct {
 	presence *Presence
 	sessions *Sessions
 	offline  *OfflineQueue
+	homes    *SessionNodes
 
 	closeWait chan struct{} // closed by the connection's closed handler
 	closeOnce sync.Once
@@ -175,6 +182,16 @@ func (b *Bus) provision(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("bus: sessions bucket: %w", err)
 	}
+	homes, err := b.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      SessionNodesBucket,
+		Description: "Thingo: which node keeps each persistent MQTT session",
+		History:     1,
+		Storage:     jetstream.FileStorage,
+		Replicas:    o.Replicas,
+	})
+	if err != nil {
+		return fmt.Errorf("bus: session nodes bucket: %w", err)
+	}
 	stream, err := b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:              OfflineStream,
 		Description:       "Thingo: QoS 1 messages queued for offline persistent sessions",
@@ -190,7 +207,8 @@ func (b *Bus) provision(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("bus: offline stream: %w", err)
 	}
-	b.presence = &Presence{kv: presence}
+	b.presence = &Presence{kv: presence, node: o.Node}
+	b.homes = &SessionNodes{kv: homes}
 	b.sessions = &Sessions{kv: sessions}
 	b.offline = &OfflineQueue{js: b.js, stream: stream}
 	return nil
@@ -207,6 +225,10 @@ func (b *Bus) Presence() *Presence { return b.presence }
 
 // Sessions returns the persistent-session store.
 func (b *Bus) Sessions() *Sessions { return b.sessions }
+
+// SessionNodes returns the record of which node keeps each persistent
+// session.
+func (b *Bus) SessionNodes() *SessionNodes { return b.homes }
 
 // OfflineQueue returns the offline message queue.
 func (b *Bus) OfflineQueue() *OfflineQueue { return b.offline }

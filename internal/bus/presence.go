@@ -23,7 +23,8 @@ type PresenceRecord struct {
 // Presence stores PresenceRecords in the KV bucket "presence" under the key
 // "<pid>.<dn>" (each part escaped as described at DownlinkSubject).
 type Presence struct {
-	kv jetstream.KeyValue
+	kv   jetstream.KeyValue
+	node string // Options.Node
 }
 
 func presenceKey(pid, dn string) (string, error) {
@@ -38,11 +39,15 @@ func presenceKey(pid, dn string) (string, error) {
 	return p + "." + d, nil
 }
 
-// Put records that device pid/dn is connected as described by r.
+// Put records that device pid/dn is connected as described by r. An empty
+// r.Node is filled with this bus's Options.Node.
 func (p *Presence) Put(ctx context.Context, pid, dn string, r PresenceRecord) error {
 	key, err := presenceKey(pid, dn)
 	if err != nil {
 		return fmt.Errorf("bus: presence put: %w", err)
+	}
+	if r.Node == "" {
+		r.Node = p.node
 	}
 	b, err := json.Marshal(r)
 	if err != nil {
@@ -76,13 +81,24 @@ func (p *Presence) Get(ctx context.Context, pid, dn string) (PresenceRecord, err
 }
 
 // Delete removes the presence record of device pid/dn. Deleting a missing
-// record is not an error.
+// record is not an error. With Options.Node set (a cluster), only a record
+// of this node (or without a node) is deleted: when a device moved to
+// another node, the old node's late disconnect must not erase the new
+// node's record.
 func (p *Presence) Delete(ctx context.Context, pid, dn string) error {
 	key, err := presenceKey(pid, dn)
 	if err != nil {
 		return fmt.Errorf("bus: presence delete: %w", err)
 	}
-	if err := p.kv.Delete(ctx, key); err != nil {
+	if p.node != "" {
+		err = deleteIf(ctx, p.kv, key, func(v []byte) bool {
+			var r PresenceRecord
+			return json.Unmarshal(v, &r) != nil || r.Node == "" || r.Node == p.node
+		})
+	} else {
+		err = p.kv.Delete(ctx, key)
+	}
+	if err != nil {
 		return fmt.Errorf("bus: presence delete %s: %w", key, err)
 	}
 	return nil
