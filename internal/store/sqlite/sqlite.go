@@ -130,62 +130,101 @@ func (s *Store) Close() error {
 	return errors.Join(s.db.close(), s.db.read.Close(), s.db.write.Close())
 }
 
-// maxCachedStmts bounds the prepared read statements kept per store. The
-// queries come from a fixed set in sqlstore; only DeviceStats varies with the
-// number of product ids, so the bound is rarely reached.
+// maxCachedStmts bounds the prepared statements kept per store and pool.
+// The queries come from a fixed set in sqlstore; DeviceStats varies with the
+// number of product ids and multi-row INSERTs with their power-of-two row
+// count, so the bound is rarely reached.
 const maxCachedStmts = 256
 
 // poolDB sends reads to the read-only pool and writes and transactions to
-// the single writer connection. Read statements are prepared once and reused.
+// the single writer connection. Statements are prepared once and reused:
+// parsing a multi-row INSERT cost the writer as much as running it.
 type poolDB struct {
 	write *sql.DB
 	read  *sql.DB
 
-	mu    sync.RWMutex
-	stmts map[string]*sql.Stmt // on read
+	readStmts  stmtCache
+	writeStmts stmtCache
 }
 
-// readStmt returns the prepared read statement for query, or nil when the
-// cache is full and the query should run unprepared.
-func (p *poolDB) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
-	p.mu.RLock()
-	st, ok := p.stmts[query]
-	full := len(p.stmts) >= maxCachedStmts
-	p.mu.RUnlock()
+// stmtCache holds prepared statements of one pool by query text.
+type stmtCache struct {
+	mu    sync.RWMutex
+	stmts map[string]*sql.Stmt
+}
+
+// get returns the statement prepared on db for query (rewritten by
+// anonymousParams when anon), or nil when the cache is full and the query
+// should run unprepared.
+func (c *stmtCache) get(ctx context.Context, db *sql.DB, query string, anon bool) (*sql.Stmt, error) {
+	st, ok, full := c.lookup(query)
 	if ok || full {
 		return st, nil
 	}
-	st, err := p.read.PrepareContext(ctx, query)
+	text := query
+	if anon {
+		text = anonymousParams(query)
+	}
+	st, err := db.PrepareContext(ctx, text)
 	if err != nil {
 		return nil, err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if prev, ok := p.stmts[query]; ok {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if prev, ok := c.stmts[query]; ok {
 		_ = st.Close()
 		return prev, nil
 	}
-	if p.stmts == nil {
-		p.stmts = make(map[string]*sql.Stmt)
+	if c.stmts == nil {
+		c.stmts = make(map[string]*sql.Stmt)
 	}
-	p.stmts[query] = st
+	c.stmts[query] = st
 	return st, nil
 }
 
+// lookup returns the cached statement for query, whether there is one and
+// whether the cache is full.
+func (c *stmtCache) lookup(query string) (st *sql.Stmt, ok, full bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	st, ok = c.stmts[query]
+	return st, ok, len(c.stmts) >= maxCachedStmts
+}
+
 // close closes the cached statements.
-func (p *poolDB) close() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+func (c *stmtCache) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	var errs []error
-	for _, st := range p.stmts {
+	for _, st := range c.stmts {
 		errs = append(errs, st.Close())
 	}
-	p.stmts = nil
+	c.stmts = nil
 	return errors.Join(errs...)
 }
 
+// readStmt returns the prepared read statement for query, or nil.
+func (p *poolDB) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	return p.readStmts.get(ctx, p.read, query, false)
+}
+
+// close closes the cached statements of both pools.
+func (p *poolDB) close() error {
+	return errors.Join(p.readStmts.close(), p.writeStmts.close())
+}
+
 func (p *poolDB) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	return execResult(p.write.ExecContext(ctx, anonymousParams(query), args...))
+	if len(args) == 0 { // schema changes and other one-offs: not cached
+		return execResult(p.write.ExecContext(ctx, query))
+	}
+	st, err := p.writeStmts.get(ctx, p.write, query, true)
+	if err != nil {
+		return 0, err
+	}
+	if st == nil {
+		return execResult(p.write.ExecContext(ctx, anonymousParams(query), args...))
+	}
+	return execResult(st.ExecContext(ctx, args...))
 }
 
 func (p *poolDB) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
@@ -221,7 +260,11 @@ func (p *poolDB) Tx(ctx context.Context, fn func(sqlstore.DB) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(txDB{tx}); err != nil {
+	t := txDB{tx: tx, p: p, missed: new([]string)}
+	// The transaction holds the only write connection, so statements not
+	// cached yet run unprepared and are prepared once it is released.
+	defer func() { p.prepareWrites(ctx, *t.missed) }()
+	if err := fn(t); err != nil {
 		return errors.Join(err, tx.Rollback())
 	}
 	if err := tx.Commit(); err != nil {
@@ -230,13 +273,52 @@ func (p *poolDB) Tx(ctx context.Context, fn func(sqlstore.DB) error) error {
 	return nil
 }
 
+// prepareWrites caches prepared write statements for queries; a query that
+// does not prepare is left out (it runs unprepared).
+func (p *poolDB) prepareWrites(ctx context.Context, queries []string) {
+	for _, q := range queries {
+		_, _ = p.writeStmts.get(ctx, p.write, q, true)
+	}
+}
+
 func (p *poolDB) Violation(err error) sqlstore.Violation { return violation(err) }
 
-// txDB runs everything in one transaction on the writer connection.
-type txDB struct{ tx *sql.Tx }
+// txDB runs everything in one transaction on the writer connection, with
+// the writer's cached statements.
+type txDB struct {
+	tx     *sql.Tx
+	p      *poolDB
+	missed *[]string // queries to prepare after the transaction
+}
+
+// stmt returns the cached statement for query bound to the transaction, or
+// nil when it is not cached or the query has no arguments (migrations and
+// other one-offs are not cached). A statement prepared on the writer pool
+// and bound to a transaction of the same (single) connection reuses the
+// prepared SQLite statement.
+func (t txDB) stmt(ctx context.Context, query string, args []any) (*sql.Stmt, error) {
+	if len(args) == 0 {
+		return nil, nil
+	}
+	st, ok, full := t.p.writeStmts.lookup(query)
+	if !ok {
+		if !full && !slices.Contains(*t.missed, query) {
+			*t.missed = append(*t.missed, query)
+		}
+		return nil, nil
+	}
+	return t.tx.StmtContext(ctx, st), nil
+}
 
 func (t txDB) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	return execResult(t.tx.ExecContext(ctx, anonymousParams(query), args...))
+	st, err := t.stmt(ctx, query, args)
+	if err != nil {
+		return 0, err
+	}
+	if st == nil {
+		return execResult(t.tx.ExecContext(ctx, anonymousParams(query), args...))
+	}
+	return execResult(st.ExecContext(ctx, args...))
 }
 
 // anonymousParams rewrites the shared SQL's $1, $2, ... placeholders to
@@ -280,7 +362,16 @@ func anonymousParams(query string) string {
 }
 
 func (t txDB) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
-	rows, err := t.tx.QueryContext(ctx, query, args...)
+	st, err := t.stmt(ctx, query, args)
+	if err != nil {
+		return nil, err
+	}
+	var rows *sql.Rows
+	if st == nil {
+		rows, err = t.tx.QueryContext(ctx, query, args...)
+	} else {
+		rows, err = st.QueryContext(ctx, args...)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +379,14 @@ func (t txDB) Query(ctx context.Context, query string, args ...any) (sqlstore.Ro
 }
 
 func (t txDB) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
-	return sqlRow{t.tx.QueryRowContext(ctx, query, args...)}
+	st, err := t.stmt(ctx, query, args)
+	if err != nil {
+		return errRow{err}
+	}
+	if st == nil {
+		return sqlRow{t.tx.QueryRowContext(ctx, query, args...)}
+	}
+	return sqlRow{st.QueryRowContext(ctx, args...)}
 }
 
 func (t txDB) Tx(ctx context.Context, fn func(sqlstore.DB) error) error {

@@ -6,9 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/thingo-iot/thingo/internal/devicedata"
@@ -87,88 +84,6 @@ func (s *Store) WriteBatch(ctx context.Context, b devicedata.Batch) error {
 	})
 	if err != nil {
 		return fmt.Errorf("write device data: %w", err)
-	}
-	return nil
-}
-
-// rowsPerStatement bounds the rows of one multi-row INSERT: 200 rows of 5
-// columns stay far below SQLite's and PostgreSQL's parameter limits.
-const rowsPerStatement = 200
-
-// writeReports stores the reported values: every value in the history, and
-// the newest value of each property as its latest. It uses multi-row
-// INSERTs, so that a batch costs a few statements instead of two per value
-// (parsing dominated the cost of one-row statements).
-func writeReports(ctx context.Context, tx DB, reports []devicedata.Report) error {
-	type key struct{ pid, dn, id string }
-	var history [][]any
-	latest := make(map[key]int) // index into history of the newest value
-	for _, r := range reports {
-		ts := millis(r.At)
-		for _, v := range r.Values {
-			k := key{r.ProductID, r.DeviceName, v.ID}
-			if i, ok := latest[k]; !ok || history[i][3].(int64) <= ts {
-				latest[k] = len(history)
-			}
-			history = append(history, []any{r.ProductID, r.DeviceName, v.ID, ts, string(v.Value)})
-		}
-	}
-	if len(history) == 0 {
-		return nil
-	}
-	if err := insertRows(ctx, tx, `INSERT INTO property_history (product_id, device_name, property_id, ts, value) VALUES `,
-		"", history); err != nil {
-		return fmt.Errorf("property history: %w", err)
-	}
-	// PostgreSQL refuses an upsert that touches one row twice: one row per
-	// property, in the order the values came.
-	idx := make([]int, 0, len(latest))
-	for _, i := range latest {
-		idx = append(idx, i)
-	}
-	slices.Sort(idx)
-	rows := make([][]any, len(idx))
-	for j, i := range idx {
-		h := history[i]
-		rows[j] = []any{h[0], h[1], h[2], h[4], h[3]}
-	}
-	if err := insertRows(ctx, tx, `INSERT INTO device_properties (product_id, device_name, property_id, value, updated_at) VALUES `,
-		` ON CONFLICT (product_id, device_name, property_id) DO UPDATE
-			SET value = excluded.value, updated_at = excluded.updated_at
-			WHERE excluded.updated_at >= device_properties.updated_at`, rows); err != nil {
-		return fmt.Errorf("latest values: %w", err)
-	}
-	return nil
-}
-
-// insertRows runs head + "($1, ..), (..)" + tail for rows, rowsPerStatement
-// rows at a time. Every row has the same number of columns.
-func insertRows(ctx context.Context, tx DB, head, tail string, rows [][]any) error {
-	for len(rows) > 0 {
-		n := min(len(rows), rowsPerStatement)
-		var q strings.Builder
-		q.WriteString(head)
-		args := make([]any, 0, n*len(rows[0]))
-		for i, row := range rows[:n] {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteByte('(')
-			for j, v := range row {
-				if j > 0 {
-					q.WriteString(", ")
-				}
-				args = append(args, v)
-				q.WriteByte('$')
-				q.WriteString(strconv.Itoa(len(args)))
-			}
-			q.WriteByte(')')
-		}
-		q.WriteString(tail)
-		if _, err := tx.Exec(ctx, q.String(), args...); err != nil {
-			return err
-		}
-		rows = rows[n:]
 	}
 	return nil
 }
@@ -291,41 +206,6 @@ func limitOrMax(n int) int64 {
 	return int64(n)
 }
 
-// PropertyHistory returns property history oldest first.
-func (s *Store) PropertyHistory(ctx context.Context, q devicedata.HistoryQuery) ([]devicedata.HistoryPoint, error) {
-	var w where
-	w.add("product_id = ?", q.ProductID)
-	w.add("device_name = ?", q.DeviceName)
-	w.add("property_id = ?", q.PropertyID)
-	w.add("ts >= ?", q.From.UnixMilli())
-	w.add("ts <= ?", q.To.UnixMilli())
-	if !q.AfterTime.IsZero() {
-		w.add("(ts > ? OR (ts = ? AND id > ?))", q.AfterTime.UnixMilli(), q.AfterTime.UnixMilli(), q.AfterSeq)
-	}
-	w.args = append(w.args, limitOrMax(q.Limit))
-	rows, err := s.db.Query(ctx, `SELECT id, ts, value FROM property_history`+w.String()+
-		fmt.Sprintf(` ORDER BY ts, id LIMIT $%d`, len(w.args)), w.args...)
-	if err != nil {
-		return nil, fmt.Errorf("property history: %w", err)
-	}
-	defer rows.Close()
-	var out []devicedata.HistoryPoint
-	for rows.Next() {
-		var p devicedata.HistoryPoint
-		var ts int64
-		var value string
-		if err := rows.Scan(&p.Seq, &ts, &value); err != nil {
-			return nil, fmt.Errorf("property history: %w", err)
-		}
-		p.At, p.Value = time.UnixMilli(ts).UTC(), json.RawMessage(value)
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("property history: %w", err)
-	}
-	return out, nil
-}
-
 // EventHistory returns events newest first and the total matching q without
 // its cursor.
 func (s *Store) EventHistory(ctx context.Context, q devicedata.EventQuery) ([]devicedata.EventRecord, int64, error) {
@@ -371,10 +251,11 @@ func (s *Store) EventHistory(ctx context.Context, q devicedata.EventQuery) ([]de
 	return out, total, nil
 }
 
-// DeleteHistoryBefore deletes property and event history older than t.
+// DeleteHistoryBefore deletes property and event history older than t. A
+// report's values count as one row.
 func (s *Store) DeleteHistoryBefore(ctx context.Context, t time.Time) (int64, error) {
 	cut := t.UnixMilli()
-	n1, err := s.db.Exec(ctx, `DELETE FROM property_history WHERE ts < $1`, cut)
+	n1, err := s.db.Exec(ctx, `DELETE FROM report_history WHERE ts < $1`, cut)
 	if err != nil {
 		return 0, fmt.Errorf("delete property history: %w", err)
 	}
