@@ -29,8 +29,12 @@ var ErrBadDeviceInfo = errors.New("sdk: bad device info")
 //	  "region": "china",                  // kept, unused by Thingo
 //	  "key_deviceinfo": {"deviceSecret": "base64 PSK"},
 //	  "cert_deviceinfo": {"devCertFile": "dev001_cert.crt", "devPrivateKeyFile": "dev001_private.key"},
-//	  "subDev": {"sub_dev_num": 1, "sub_dev_list": [{"sub_productId": "...", "sub_devName": "..."}]}
+//	  "subDev": {"subdev_num": 1, "subdev_list": [{"sub_productId": "...", "sub_devName": "..."}]}
 //	}
+//
+// subDev is the gateway's list of sub-devices (SubDevices); a sub-device's
+// own device_info.json gives the credentials that bind it
+// (SubDeviceCredentials), as with the C SDK's `gateway_sample -b file`.
 //
 // Certificate file names are relative to the JSON file's directory when not
 // absolute. Unknown fields are ignored on reading.
@@ -42,7 +46,7 @@ type DeviceInfo struct {
 	Region        string         `json:"region,omitempty"`
 	Key           KeyDeviceInfo  `json:"key_deviceinfo"`
 	Cert          CertDeviceInfo `json:"cert_deviceinfo"`
-	SubDevices    *SubDevices    `json:"subDev,omitempty"`
+	SubDev        *SubDevices    `json:"subDev,omitempty"`
 
 	// dir is the directory relative certificate paths resolve against.
 	dir string
@@ -59,13 +63,15 @@ type CertDeviceInfo struct {
 	KeyFile  string `json:"devPrivateKeyFile"`
 }
 
-// SubDevices is the subDev object of gateway devices.
+// SubDevices is the subDev object of gateway devices. The C SDK reads the
+// first Num entries of List.
 type SubDevices struct {
-	Num  int         `json:"sub_dev_num"`
-	List []SubDevice `json:"sub_dev_list"`
+	Num  int         `json:"subdev_num"`
+	List []SubDevice `json:"subdev_list"`
 }
 
-// SubDevice is one entry of sub_dev_list.
+// SubDevice is one entry of subdev_list (and the identity of a sub-device
+// in gateway operations).
 type SubDevice struct {
 	ProductID  string `json:"sub_productId"`
 	DeviceName string `json:"sub_devName"`

@@ -38,7 +38,7 @@ func TestLoadDeviceInfo(t *testing.T) {
 				t.Fatal(err)
 			}
 			if again.ProductID != info.ProductID || again.Key != info.Key || again.Cert != info.Cert ||
-				!reflect.DeepEqual(again.SubDevices, info.SubDevices) || again.Region != info.Region {
+				!reflect.DeepEqual(again.SubDev, info.SubDev) || again.Region != info.Region {
 				t.Errorf("round trip: %+v, want %+v", again, info)
 			}
 		})
@@ -65,6 +65,7 @@ func TestParseDeviceInfoRejects(t *testing.T) {
 func FuzzParseDeviceInfo(f *testing.F) {
 	f.Add([]byte(`{"auth_mode":"KEY","productId":"AB12CD34EF","deviceName":"d","key_deviceinfo":{"deviceSecret":"x"}}`))
 	f.Add([]byte(`{"auth_mode":"CERT","productId":"P","deviceName":"d","cert_deviceinfo":{"devCertFile":"a","devPrivateKeyFile":"b"}}`))
+	f.Add([]byte(`{"auth_mode":"KEY","productId":"P","deviceName":"d","key_deviceinfo":{"deviceSecret":"x"},"subDev":{"subdev_num":9,"subdev_list":[{"sub_productId":"S","sub_devName":"s1"},{}]}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		info, err := sdk.ParseDeviceInfo(b)
 		if err != nil {
@@ -74,5 +75,10 @@ func FuzzParseDeviceInfo(f *testing.F) {
 			t.Fatalf("accepted auth_mode %q", info.AuthMode)
 		}
 		_ = info.Config("tcp://h:1883")
+		for _, sd := range info.SubDevices() {
+			if sd.ProductID == "" || sd.DeviceName == "" {
+				t.Fatalf("SubDevices returned an empty entry %+v", sd)
+			}
+		}
 	})
 }

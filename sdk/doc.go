@@ -16,10 +16,14 @@
 // signed requests, brings them online and offline, lists them, receives the
 // platform's change and search_devices pushes, and hands out a
 // SubDeviceClient per sub-device whose thing-model calls travel over the
-// gateway's connection. Online sub-devices are brought online again after
-// every reconnection.
+// gateway's connection, firmware upgrades (OTA) included. Online
+// sub-devices are brought online again after every reconnection. A
+// gateway's device_info.json lists its sub-devices (DeviceInfo.SubDevices);
+// a sub-device's own file gives its bind credentials
+// (DeviceInfo.SubDeviceCredentials).
 //
-// Beyond MQTT it offers dynamic registration (Register, §4 and §13.3, with
+// Beyond MQTT it offers dynamic registration (Register for the new API,
+// RegisterOld for the old API of the C and Java SDKs; §4 and §13.3, with
 // Registration.Save writing device_info.json), OTA upgrades (OnFirmwareUpdate,
 // ReportVersion, DownloadFirmware with HTTP Range resume from a state file
 // and an MD5 check, ReportOTAProgress; §7 and §13.6), resource management

@@ -214,20 +214,26 @@ func (d FirmwareDownload) fail(ctx context.Context, err error) error {
 // fails (not when ctx is canceled, which keeps the state for a resume).
 // After it returns nil, burn the file, then report burning and done.
 func (c *Client) DownloadFirmware(ctx context.Context, u OTAUpdate, path string, hc *http.Client) error {
+	return c.downloadFirmware(ctx, c.cfg.ProductID, c.cfg.DeviceName, u, path, hc)
+}
+
+// downloadFirmware runs the download of device pid/dn (the client's own
+// device or a sub-device of its gateway) and reports its progress.
+func (c *Client) downloadFirmware(ctx context.Context, pid, dn string, u OTAUpdate, path string, hc *http.Client) error {
 	last := -10
 	d := FirmwareDownload{Update: u, Path: path, HTTPClient: hc, OnProgress: func(p int) {
 		if p >= last+10 || p == 100 && last != 100 {
 			last = p
-			if err := c.ReportOTAProgress(ctx, u.Version, OTAProgress{State: OTAStateDownloading, Percent: p}); err != nil {
-				c.log.Warn("report download progress", "err", err)
+			if err := c.reportOTAProgress(ctx, pid, dn, u.Version, OTAProgress{State: OTAStateDownloading, Percent: p}); err != nil {
+				c.log.Warn("report download progress", "product", pid, "device", dn, "err", err)
 			}
 		}
 	}}
 	err := d.Run(ctx)
 	var oe *OTAError
 	if errors.As(err, &oe) {
-		if rerr := c.ReportOTAProgress(ctx, u.Version, OTAProgress{State: OTAStateFail, Code: oe.Code, Message: oe.Err.Error()}); rerr != nil {
-			c.log.Warn("report download failure", "err", rerr)
+		if rerr := c.reportOTAProgress(ctx, pid, dn, u.Version, OTAProgress{State: OTAStateFail, Code: oe.Code, Message: oe.Err.Error()}); rerr != nil {
+			c.log.Warn("report download failure", "product", pid, "device", dn, "err", rerr)
 		}
 	}
 	return err

@@ -58,16 +58,21 @@ func (c *Client) OnFirmwareUpdate(ctx context.Context, h OTAHandler) error {
 		return errors.New("sdk: OnFirmwareUpdate: nil handler")
 	}
 	topic := protocol.FamilyTopic(protocol.FamilyOTA, protocol.Down, c.cfg.ProductID, c.cfg.DeviceName)
-	return c.Subscribe(ctx, topic, 1, func(ctx context.Context, m Message) {
+	return c.Subscribe(ctx, topic, 1, c.otaHandler(h))
+}
+
+// otaHandler adapts h to the messages of a `$ota/update` topic.
+func (c *Client) otaHandler(h OTAHandler) Handler {
+	return func(ctx context.Context, m Message) {
 		u, ok, err := parseOTAUpdate(m.Payload)
 		if err != nil {
-			c.log.Warn("bad $ota/update message", "err", err)
+			c.log.Warn("bad $ota/update message", "topic", m.Topic, "err", err)
 			return
 		}
 		if ok {
 			h(ctx, u)
 		}
-	})
+	}
 }
 
 // parseOTAUpdate decodes a `$ota/update` message. ok is false for messages
@@ -93,15 +98,26 @@ func parseOTAUpdate(b []byte) (u OTAUpdate, ok bool, err error) {
 // `$ota/report` at QoS 1. The platform pushes update_firmware again when an
 // upgrade to another version is pending (resume).
 func (c *Client) ReportVersion(ctx context.Context, version string) error {
-	if len(version) < 1 || len(version) > 32 {
-		return fmt.Errorf("sdk: report version: %q is not 1-32 characters", version)
-	}
-	return c.otaPublish(ctx, 1, map[string]any{"type": "report_version", "report": map[string]any{"version": version}})
+	return c.reportVersion(ctx, c.cfg.ProductID, c.cfg.DeviceName, version)
 }
 
 // ReportOTAProgress reports the progress of the upgrade to version:
 // downloading at QoS 0, the other states at QoS 1.
 func (c *Client) ReportOTAProgress(ctx context.Context, version string, p OTAProgress) error {
+	return c.reportOTAProgress(ctx, c.cfg.ProductID, c.cfg.DeviceName, version, p)
+}
+
+// reportVersion reports the version of device pid/dn (the client's own
+// device or a sub-device of its gateway).
+func (c *Client) reportVersion(ctx context.Context, pid, dn, version string) error {
+	if len(version) < 1 || len(version) > 32 {
+		return fmt.Errorf("sdk: report version: %q is not 1-32 characters", version)
+	}
+	return c.otaPublish(ctx, pid, dn, 1, map[string]any{"type": "report_version", "report": map[string]any{"version": version}})
+}
+
+// reportOTAProgress reports the upgrade progress of device pid/dn.
+func (c *Client) reportOTAProgress(ctx context.Context, pid, dn, version string, p OTAProgress) error {
 	switch p.State {
 	case OTAStateDownloading, OTAStateBurning, OTAStateDone, OTAStateFail:
 	default:
@@ -111,7 +127,7 @@ func (c *Client) ReportOTAProgress(ctx context.Context, version string, p OTAPro
 	if p.State == OTAStateDownloading {
 		qos = 0
 	}
-	return c.otaPublish(ctx, qos, map[string]any{
+	return c.otaPublish(ctx, pid, dn, qos, map[string]any{
 		"type": "report_progress",
 		"report": map[string]any{
 			"progress": map[string]any{
@@ -123,11 +139,11 @@ func (c *Client) ReportOTAProgress(ctx context.Context, version string, p OTAPro
 	})
 }
 
-func (c *Client) otaPublish(ctx context.Context, qos byte, msg map[string]any) error {
+func (c *Client) otaPublish(ctx context.Context, pid, dn string, qos byte, msg map[string]any) error {
 	b, err := json.Marshal(msg)
 	if err != nil {
 		return fmt.Errorf("sdk: ota: %w", err)
 	}
-	topic := protocol.FamilyTopic(protocol.FamilyOTA, protocol.Up, c.cfg.ProductID, c.cfg.DeviceName)
+	topic := protocol.FamilyTopic(protocol.FamilyOTA, protocol.Up, pid, dn)
 	return c.Publish(ctx, topic, qos, b)
 }

@@ -67,12 +67,9 @@ type Registration struct {
 // Register registers a device with the product secret and returns its
 // credential. Refusals are *RegisterError.
 func Register(ctx context.Context, cfg RegisterConfig) (Registration, error) {
-	if !protocol.ValidProductID(cfg.ProductID) || !protocol.ValidDeviceName(cfg.DeviceName) {
-		return Registration{}, fmt.Errorf("%w: product id %q or device name %q", ErrInvalidConfig, cfg.ProductID, cfg.DeviceName)
-	}
-	u, err := url.Parse(cfg.BaseURL)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return Registration{}, fmt.Errorf("%w: base URL %q", ErrInvalidConfig, cfg.BaseURL)
+	u, err := cfg.baseURL()
+	if err != nil {
+		return Registration{}, err
 	}
 	method := cfg.SignMethod
 	if method == "" {
@@ -108,7 +105,25 @@ func Register(ctx context.Context, cfg RegisterConfig) (Registration, error) {
 	if e := rep.Response.Error; e != nil {
 		return Registration{}, &RegisterError{Code: e.Code, Message: e.Message}
 	}
-	pl, err := protocol.OpenRegisterPayload(cfg.ProductSecret, rep.Response.Payload)
+	return cfg.open(rep.Response.Payload)
+}
+
+// baseURL checks the names and returns the parsed BaseURL.
+func (cfg RegisterConfig) baseURL() (*url.URL, error) {
+	if !protocol.ValidProductID(cfg.ProductID) || !protocol.ValidDeviceName(cfg.DeviceName) {
+		return nil, fmt.Errorf("%w: product id %q or device name %q", ErrInvalidConfig, cfg.ProductID, cfg.DeviceName)
+	}
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("%w: base URL %q", ErrInvalidConfig, cfg.BaseURL)
+	}
+	return u, nil
+}
+
+// open decrypts the payload of a successful registration reply (the same
+// in both APIs) into the Registration.
+func (cfg RegisterConfig) open(payload string) (Registration, error) {
+	pl, err := protocol.OpenRegisterPayload(cfg.ProductSecret, payload)
 	if err != nil {
 		return Registration{}, fmt.Errorf("sdk: register: %w", err)
 	}

@@ -1,10 +1,10 @@
 // Command smartlight is a smart light on the generated thing model
-// (examples/lightgen): go run ./examples/smartlight -product P -device D -secret PSK
+// (examples/lightgen), configured by the device_info.json the console
+// downloads: go run ./examples/smartlight device_info.json tcp://127.0.0.1:1883
 package main
 
 import (
 	"context"
-	"flag"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -14,15 +14,18 @@ import (
 )
 
 func main() {
-	cfg := sdk.Config{Logger: slog.Default()}
-	flag.StringVar(&cfg.ProductID, "product", "", "product id")
-	flag.StringVar(&cfg.DeviceName, "device", "", "device name")
-	flag.StringVar(&cfg.DeviceSecret, "secret", "", "device secret (base64 PSK)")
-	flag.StringVar(&cfg.Broker, "broker", "tcp://localhost:1883", "broker URL")
-	flag.Parse()
+	if len(os.Args) != 3 {
+		slog.Error("usage: smartlight device_info.json tcp://host:1883")
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	c, err := sdk.New(cfg)
+	info, err := sdk.LoadDeviceInfo(os.Args[1])
+	if err != nil {
+		slog.Error("device info", "err", err)
+		return
+	}
+	c, err := sdk.New(info.Config(os.Args[2]))
 	if err != nil {
 		slog.Error("config", "err", err)
 		return
