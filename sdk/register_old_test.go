@@ -152,8 +152,17 @@ func TestRegisterOldE2E(t *testing.T) {
 			}
 			roundTrip(t, c, tt.pid, "old1")
 
-			// The device is active now: a second registration is refused
-			// with the old API's numeric code.
+			// Once the platform recorded the device's first connection
+			// (asynchronously), a second registration is refused with the
+			// old API's numeric code.
+			waitFor(t, 10*time.Second, func() error {
+				var d struct{ Device struct{ FirstOnlineTime int64 } }
+				n.call("DescribeDevice", map[string]any{"ProductId": tt.pid, "DeviceName": "old1"}, &d)
+				if d.Device.FirstOnlineTime == 0 {
+					return errors.New("first connection not recorded yet")
+				}
+				return nil
+			})
 			_, err = sdk.RegisterOld(ctx, sdk.RegisterConfig{
 				BaseURL: n.httpBase(), ProductID: tt.pid, ProductSecret: tt.secret, DeviceName: "old1",
 			})
