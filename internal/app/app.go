@@ -134,7 +134,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (a *App, err 
 	}
 	closers = append(closers, a.bus.Close)
 	if nodeID != "" {
-		a.cluster = newCluster(nodeID, a.bus, log.With("component", "cluster", "node", nodeID))
+		a.cluster, err = newCluster(ctx, nodeID, a.bus, log.With("component", "cluster", "node", nodeID))
+		if err != nil {
+			return nil, err
+		}
 	}
 
 	if cfg.NATSURL == "" {
@@ -159,7 +162,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (a *App, err 
 		return nil, fmt.Errorf("ota: %w", err)
 	}
 	closers = append(closers, a.ota.close)
-	gws, err := newGateways(a.store, a.reg, pub, log)
+	gws, err := newGateways(a.store, a.reg, pub, a.cluster, log)
 	if err != nil {
 		return nil, fmt.Errorf("gateways: %w", err)
 	}
@@ -263,7 +266,7 @@ func (a *App) Run(ctx context.Context) error {
 		g.Go(func() error { return a.cluster.run(gctx, a.broker) })
 	}
 	g.Go(func() error { a.devlogs.Run(gctx); return nil })
-	g.Go(func() error { a.ota.run(gctx); return nil })
+	g.Go(func() error { a.ota.run(gctx, a.cluster); return nil })
 	if a.httpLn != nil {
 		g.Go(func() error {
 			if err := a.http.Serve(a.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {

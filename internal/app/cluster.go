@@ -39,13 +39,18 @@ type cluster struct {
 	bus      *bus.Bus
 	presence *bus.Presence
 	homes    *bus.SessionNodes
+	subs     *bus.SubDeviceNodes
 	log      *slog.Logger
 }
 
 var _ broker.Cluster = (*cluster)(nil)
 
-func newCluster(self string, b *bus.Bus, log *slog.Logger) *cluster {
-	return &cluster{self: self, bus: b, presence: b.Presence(), homes: b.SessionNodes(), log: log}
+func newCluster(ctx context.Context, self string, b *bus.Bus, log *slog.Logger) (*cluster, error) {
+	subs, err := b.OpenSubDeviceNodes(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	return &cluster{self: self, bus: b, presence: b.Presence(), homes: b.SessionNodes(), subs: subs, log: log}, nil
 }
 
 // loadOrCreateNodeID returns the node id kept in dataDir, creating it on
@@ -79,7 +84,9 @@ func loadOrCreateNodeID(dataDir string) (string, error) {
 func (c *cluster) Self() string { return c.self }
 
 // Locate implements broker.Cluster with the presence bucket (the node
-// holding the connection) and the session-nodes bucket.
+// holding the connection), the sub-device-nodes bucket (for a sub-device
+// not connected itself: the node of the gateway it is online through) and
+// the session-nodes bucket.
 func (c *cluster) Locate(ctx context.Context, productID, deviceName string) (online, session string, err error) {
 	r, err := c.presence.Get(ctx, productID, deviceName)
 	switch {
@@ -87,6 +94,14 @@ func (c *cluster) Locate(ctx context.Context, productID, deviceName string) (onl
 		online = r.Node
 	case !errors.Is(err, bus.ErrNotFound):
 		return "", "", fmt.Errorf("cluster: locate: %w", err)
+	default:
+		sub, err := c.subs.Get(ctx, productID, deviceName)
+		switch {
+		case err == nil:
+			online = sub.Node
+		case !errors.Is(err, bus.ErrNotFound):
+			return "", "", fmt.Errorf("cluster: locate: %w", err)
+		}
 	}
 	session, err = c.homes.Get(ctx, productID+deviceName)
 	if err != nil && !errors.Is(err, bus.ErrNotFound) {

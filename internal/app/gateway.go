@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/thingo-iot/thingo/internal/broker"
+	"github.com/thingo-iot/thingo/internal/bus"
 	"github.com/thingo-iot/thingo/internal/devauth"
 	"github.com/thingo-iot/thingo/internal/gateway"
 	"github.com/thingo-iot/thingo/internal/registry"
@@ -20,12 +21,19 @@ type gateways struct {
 	svc *gateway.Service
 }
 
-func newGateways(store registry.Store, reg *registry.Service, pub *brokerPublisher, log *slog.Logger) (*gateways, error) {
+// newGateways builds the gateway service; in a cluster (c not nil) it
+// publishes the sub-devices online through this node's gateways, for the
+// other nodes' downlinks.
+func newGateways(store registry.Store, reg *registry.Service, pub *brokerPublisher, c *cluster, log *slog.Logger) (*gateways, error) {
 	gs, ok := store.(gateway.Store)
 	if !ok {
 		return nil, fmt.Errorf("store %T does not keep gateway bindings", store)
 	}
-	svc, err := gateway.New(gateway.Config{Store: gs, Devices: reg, Publisher: pub, Logger: log.With("component", "gateway")})
+	var dir gateway.Directory
+	if c != nil {
+		dir = subDeviceDirectory{nodes: c.subs, self: c.self}
+	}
+	svc, err := gateway.New(gateway.Config{Store: gs, Devices: reg, Publisher: pub, Directory: dir, Logger: log.With("component", "gateway")})
 	if err != nil {
 		return nil, err
 	}
@@ -106,4 +114,25 @@ func (r gatewayRouter) HandleUplink(ctx context.Context, id devauth.Identity, to
 		Method:        id.Method,
 		ProtocolLevel: id.ProtocolLevel,
 	}, topic, payload)
+}
+
+// subDeviceDirectory implements gateway.Directory with the bus's
+// sub-device-nodes bucket, read by (*cluster).Locate.
+type subDeviceDirectory struct {
+	nodes *bus.SubDeviceNodes
+	self  string
+}
+
+func (d subDeviceDirectory) record(gw gateway.DeviceID) bus.SubDeviceRecord {
+	return bus.SubDeviceRecord{Node: d.self, GatewayProductID: gw.ProductID, GatewayDeviceName: gw.DeviceName}
+}
+
+// SubDeviceOnline implements gateway.Directory.
+func (d subDeviceDirectory) SubDeviceOnline(ctx context.Context, sub, gw gateway.DeviceID) error {
+	return d.nodes.Put(ctx, sub.ProductID, sub.DeviceName, d.record(gw))
+}
+
+// SubDeviceOffline implements gateway.Directory.
+func (d subDeviceDirectory) SubDeviceOffline(ctx context.Context, sub, gw gateway.DeviceID) error {
+	return d.nodes.Delete(ctx, sub.ProductID, sub.DeviceName, d.record(gw))
 }

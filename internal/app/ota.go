@@ -188,8 +188,17 @@ func (r resourceRouter) HandleUplink(ctx context.Context, id devauth.Identity, t
 	r.next.HandleUplink(ctx, id, topic, payload)
 }
 
-// run drives upgrade tasks until ctx ends.
-func (o *otaParts) run(ctx context.Context) { o.service.Run(ctx) }
+// run drives upgrade tasks until ctx ends. In a cluster (c not nil) only
+// the node holding the OTA lease runs the engine (pushes, retries,
+// timeouts, task completion); the reports of a device are handled by the
+// node it is connected to, whichever leads.
+func (o *otaParts) run(ctx context.Context, c *cluster) {
+	if c == nil {
+		o.service.Run(ctx)
+		return
+	}
+	c.lead(ctx, otaLease, otaLeaseTTL, o.service.Run)
+}
 
 // close releases the file store.
 func (o *otaParts) close() error { return o.files.Close() }

@@ -127,6 +127,12 @@ type fixture struct {
 
 func newFixture(t testing.TB, max int) fixture {
 	t.Helper()
+	return newFixtureDir(t, max, nil)
+}
+
+// newFixtureDir is newFixture with a Directory (nil: none).
+func newFixtureDir(t testing.TB, max int, dir gateway.Directory) fixture {
+	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
 	if err != nil {
@@ -161,7 +167,7 @@ func newFixture(t testing.TB, max int) fixture {
 	devs.cert["SUBPID0001certdev"] = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 	pub := &fakePub{}
 	svc, err := gateway.New(gateway.Config{Store: st, Devices: devs, Publisher: pub, Now: func() time.Time { return now },
-		MaxSubDevices: max})
+		MaxSubDevices: max, Directory: dir})
 	must(err)
 	must(svc.BindProducts(ctx, "AB12CD34EF", []string{"SUBPID0001", "GWPROD0002"}[:1]))
 	return fixture{svc: svc, devs: devs, pub: pub}

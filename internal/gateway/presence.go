@@ -22,13 +22,17 @@ func (s *Service) OnlineSubDevices(gwPID, gwDN string) int {
 func (s *Service) SubDeviceDeleted(ctx context.Context, productID, deviceName string, b *Binding) {
 	sub := DeviceID{productID, deviceName}
 	s.mu.Lock()
-	if gw, ok := s.via[sub]; ok {
+	gw, online := s.via[sub]
+	if online {
 		delete(s.via, sub)
 		if st := s.gateways[gw]; st != nil {
 			delete(st.subs, sub)
 		}
 	}
 	s.mu.Unlock()
+	if online {
+		s.unpublish(ctx, gw, sub)
+	}
 	if b != nil {
 		s.notifyChange(ctx, DeviceID{b.GatewayProductID, b.GatewayName}, 0, []DeviceID{sub})
 	}

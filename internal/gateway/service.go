@@ -36,6 +36,9 @@ type Config struct {
 	Store     Store     // required
 	Devices   Devices   // required
 	Publisher Publisher // required: replies and platform-initiated messages
+	// Directory, when set (a cluster), is told which sub-devices are online
+	// through this node's gateways.
+	Directory Directory
 	Logger    *slog.Logger
 	Now       func() time.Time
 	// MaxSubDevices bounds the sub-devices of one gateway (0: DefaultMaxSubDevices).
@@ -62,6 +65,7 @@ type Service struct {
 	store  Store
 	devs   Devices
 	pub    Publisher
+	dir    Directory // nil on a single node
 	log    *slog.Logger
 	now    func() time.Time
 	max    int
@@ -80,7 +84,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("gateway: Store, Devices and Publisher are required")
 	}
 	s := &Service{
-		store: cfg.Store, devs: cfg.Devices, pub: cfg.Publisher, log: cfg.Logger, now: cfg.Now,
+		store: cfg.Store, devs: cfg.Devices, pub: cfg.Publisher, dir: cfg.Directory, log: cfg.Logger, now: cfg.Now,
 		max: cfg.MaxSubDevices, window: cfg.SignWindow,
 		gateways: make(map[DeviceID]*gatewayState),
 		via:      make(map[DeviceID]DeviceID),
@@ -197,6 +201,7 @@ func (s *Service) GatewayDisconnected(gwPID, gwDN string, at time.Time) {
 			if s.Online(sub.ProductID, sub.DeviceName) {
 				continue // back online through a new connection meanwhile
 			}
+			s.unpublish(ctx, gw, sub)
 			if err := s.devs.RecordDisconnect(ctx, sub.ProductID, sub.DeviceName, at); err != nil &&
 				!errors.Is(err, registry.ErrDeviceNotFound) {
 				s.log.Error("record sub-device disconnect", "product", sub.ProductID, "device", sub.DeviceName, "err", err)
@@ -238,6 +243,7 @@ func (s *Service) goOnline(ctx context.Context, gw, sub DeviceID) int {
 	st.subs[sub] = acl
 	s.via[sub] = gw
 	s.mu.Unlock()
+	s.publish(ctx, gw, sub)
 	if err := s.devs.RecordConnect(ctx, sub.ProductID, sub.DeviceName, registry.Presence{
 		Online: true, LastLogin: s.now().UTC(),
 	}); err != nil {
@@ -260,6 +266,7 @@ func (s *Service) goOffline(ctx context.Context, gw, sub DeviceID) {
 	if !ok || cur != gw {
 		return
 	}
+	s.unpublish(ctx, gw, sub)
 	if err := s.devs.RecordDisconnect(ctx, sub.ProductID, sub.DeviceName, s.now().UTC()); err != nil &&
 		!errors.Is(err, registry.ErrDeviceNotFound) {
 		s.log.Error("record sub-device disconnect", "product", sub.ProductID, "device", sub.DeviceName, "err", err)
