@@ -156,7 +156,9 @@ func TestRegisterOldE2E(t *testing.T) {
 			// (asynchronously), a second registration is refused with the
 			// old API's numeric code.
 			waitFor(t, 10*time.Second, func() error {
-				var d struct{ Device struct{ FirstOnlineTime int64 } }
+				var d struct {
+					Device struct{ FirstOnlineTime int64 }
+				}
 				n.call("DescribeDevice", map[string]any{"ProductId": tt.pid, "DeviceName": "old1"}, &d)
 				if d.Device.FirstOnlineTime == 0 {
 					return errors.New("first connection not recorded yet")
