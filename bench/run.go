@@ -97,6 +97,9 @@ func parseFlags(args []string, stderr io.Writer) (options, params, error) {
 	case p.reconnects < 0 || p.reconnects > maxDevices:
 		return o, p, fmt.Errorf("--reconnects must be 0..%d", maxDevices)
 	}
+	if err := checkFDLimit(max(p.devices, p.reconnects)); err != nil {
+		return o, p, err
+	}
 	return o, p, nil
 }
 
