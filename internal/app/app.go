@@ -58,6 +58,7 @@ type App struct {
 	ota      *otaParts
 	http     *http.Server
 	httpLn   net.Listener
+	pprof    pprofServer // --pprof-addr; off when zero
 	cred     apikey.Credential
 
 	ready chan struct{}
@@ -225,8 +226,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (a *App, err 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.Handle("/", apiHandler)
+	consoleLogins, err := newConsoleSessions(ctx, a.bus)
+	if err != nil {
+		return nil, err
+	}
 	consoleSrv, err := console.New(console.Config{
-		Actions: apiHandler,
+		Actions:    apiHandler,
+		Sessions:   consoleLogins,
+		SessionTTL: consoleSessionTTL,
 		CheckLogin: func(id, key string) bool {
 			return subtle.ConstantTimeCompare([]byte(id), []byte(a.cred.SecretID)) == 1 &&
 				subtle.ConstantTimeCompare([]byte(key), []byte(a.cred.SecretKey)) == 1
@@ -260,6 +267,7 @@ func (a *App) Run(ctx context.Context) error {
 	defer cancel()
 	stopThings := runThings(ctx, a.things)
 	g, gctx := errgroup.WithContext(runCtx)
+	a.pprof.start(gctx, g, a.cfg.PprofAddr, a.cfg.ShutdownTimeout, a.log.With("component", "pprof"))
 	g.Go(func() error { return a.broker.Run(gctx) })
 	g.Go(func() error { a.presence.run(gctx); return nil })
 	if a.cluster != nil {

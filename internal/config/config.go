@@ -111,6 +111,11 @@ type Config struct {
 	// 10s, > 0).
 	ShutdownTimeout time.Duration
 
+	// PprofAddr is the loopback address of the net/http/pprof profiler, a
+	// listener of its own apart from HTTPAddr (--pprof-addr, default off).
+	// Only 127.0.0.0/8, ::1 and localhost are accepted. Empty when off.
+	PprofAddr string
+
 	// BlobURL selects where firmware and resource files are stored
 	// (--blob-url). Empty means the directory <data>/files; an
 	// s3://bucket[/prefix]?endpoint=host:port[&region=r][&secure=false]

@@ -287,6 +287,63 @@ func TestDocExample(t *testing.T) {
 	}
 }
 
+func TestPprofAddr(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    string
+		wantErr []string // parts of the error; nil means no error
+	}{
+		{"default off", nil, nil, "", nil},
+		{"explicit off", []string{"--pprof-addr", "off"}, nil, "", nil},
+		{"ipv4 loopback", []string{"--pprof-addr", "127.0.0.1:6060"}, nil, "127.0.0.1:6060", nil},
+		{"other 127/8 address", []string{"--pprof-addr", "127.0.0.2:6060"}, nil, "127.0.0.2:6060", nil},
+		{"ipv6 loopback", []string{"--pprof-addr", "[::1]:6060"}, nil, "[::1]:6060", nil},
+		{"localhost", nil, map[string]string{"THINGO_PPROF_ADDR": "localhost:6060"}, "localhost:6060", nil},
+		{"random port", []string{"--pprof-addr=127.0.0.1:0"}, nil, "127.0.0.1:0", nil},
+		{"all interfaces", []string{"--pprof-addr", ":6060"}, nil, "", []string{"flag --pprof-addr", "loopback"}},
+		{"unspecified ipv4", nil, map[string]string{"THINGO_PPROF_ADDR": "0.0.0.0:6060"}, "", []string{"env THINGO_PPROF_ADDR", "loopback"}},
+		{"unspecified ipv6", []string{"--pprof-addr", "[::]:6060"}, nil, "", []string{"loopback"}},
+		{"lan address", []string{"--pprof-addr", "192.168.1.5:6060"}, nil, "", []string{"loopback"}},
+		{"host name", []string{"--pprof-addr", "example.com:6060"}, nil, "", []string{"loopback"}},
+		{"no port", []string{"--pprof-addr", "127.0.0.1"}, nil, "", []string{"host:port"}},
+		{"empty", []string{"--pprof-addr="}, nil, "", []string{"host:port"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load(tt.args, env(tt.env))
+			if tt.wantErr == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c.PprofAddr != tt.want {
+					t.Errorf("PprofAddr = %q, want %q", c.PprofAddr, tt.want)
+				}
+				return
+			}
+			if !errors.Is(err, ErrUsage) {
+				t.Fatalf("err = %v, want a usage error", err)
+			}
+			for _, w := range tt.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestPprofAddrFile(t *testing.T) {
+	c, err := Load(nil, env(map[string]string{"THINGO_CONFIG": writeFile(t, "pprof_addr = \"127.0.0.1:6060\"\n")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PprofAddr != "127.0.0.1:6060" {
+		t.Errorf("PprofAddr = %q", c.PprofAddr)
+	}
+}
+
 func TestBlobSettings(t *testing.T) {
 	c, err := Load([]string{"--blob-url", "s3://fw/thingo?endpoint=minio:9000&path_style=true", "--download-link-ttl", "90s"},
 		env(map[string]string{"THINGO_S3_ACCESS_KEY": "ak", "THINGO_S3_SECRET_KEY": "sk"}))

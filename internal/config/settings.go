@@ -82,6 +82,7 @@ var settings = []setting{
 	{"blob-url", "", "file storage: empty means <data>/files; s3://bucket[/prefix]?endpoint=host:port&region=r&secure=false&path_style=true", kindString, setBlobURL},
 	{"download-link-ttl", "24h", "lifetime of signed file download links (>= 1s)", kindString, durationSetter(func(c *Config) *time.Duration { return &c.DownloadLinkTTL }, time.Second, math.MaxInt64)},
 	{"shutdown-timeout", "10s", "bound on graceful shutdown", kindString, durationSetter(func(c *Config) *time.Duration { return &c.ShutdownTimeout }, 1, math.MaxInt64)},
+	{"pprof-addr", "off", "net/http/pprof listener on a loopback host:port (127.0.0.1, [::1] or localhost), or off", kindString, setPprofAddr},
 }
 
 // pairs are settings that must be given together.
@@ -273,5 +274,23 @@ func setBlobURL(c *Config, v string) error {
 		return errors.New("must be empty or s3://bucket[/prefix]?endpoint=host:port")
 	}
 	c.BlobURL = v
+	return nil
+}
+
+// setPprofAddr accepts off or a loopback host:port: the profiler exposes
+// memory contents and must not be reachable from the network.
+func setPprofAddr(c *Config, v string) error {
+	if v == "off" {
+		c.PprofAddr = ""
+		return nil
+	}
+	if err := checkAddr(v); err != nil {
+		return err
+	}
+	host, _, _ := net.SplitHostPort(v) // checked above
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("%q is not a loopback address (use 127.0.0.1, [::1] or localhost; reach a remote profiler through an SSH tunnel)", v)
+	}
+	c.PprofAddr = v
 	return nil
 }

@@ -2,85 +2,49 @@ package console
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 )
 
 // cookieName holds the session id.
 const cookieName = "thingo_session"
 
-// session is one login.
-type session struct {
-	id      string
-	user    string
-	csrf    string
-	expires time.Time
+// sessionTimeout bounds one call to the session store.
+const sessionTimeout = 5 * time.Second
+
+// Messages shown on the login page for ?error=... (fixed texts: the query
+// cannot put arbitrary words on the page).
+var loginErrors = map[string]string{
+	"sessions": "Sessions are unavailable right now (the session store did not answer), so your login could not be checked. Log in again, or try again in a moment.",
+	"logout":   "You are logged out in this browser, but the session could not be ended on the server (sessions unavailable); it expires by itself.",
 }
 
-// sessionStore keeps logins in memory: a restart logs everybody out, and in
-// a cluster each node has its own logins (the console is meant to be used
-// through one node; see docs/console.md).
-type sessionStore struct {
-	mu   sync.Mutex
-	byID map[string]*session
-	ttl  time.Duration
-	now  func() time.Time
-}
-
-func newSessionStore(ttl time.Duration, now func() time.Time) *sessionStore {
-	return &sessionStore{byID: make(map[string]*session), ttl: ttl, now: now}
-}
-
-func randomToken() string {
-	var b [24]byte
-	_, _ = rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-func (st *sessionStore) create(user string) *session {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	now := st.now()
-	for id, s := range st.byID { // drop expired ones while here
-		if now.After(s.expires) {
-			delete(st.byID, id)
-		}
+// lookup returns the live session named by the request's cookie. A store
+// error is returned as is; an unknown or expired session is (nil, nil).
+func (s *Server) lookup(r *http.Request) (*Session, error) {
+	c, err := r.Cookie(cookieName)
+	if err != nil || c.Value == "" {
+		return nil, nil
 	}
-	s := &session{id: randomToken(), user: user, csrf: randomToken(), expires: now.Add(st.ttl)}
-	st.byID[s.id] = s
-	return s
-}
-
-func (st *sessionStore) get(id string) *session {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	s, ok := st.byID[id]
-	if !ok {
-		return nil
+	ctx, cancel := context.WithTimeout(r.Context(), sessionTimeout)
+	defer cancel()
+	sess, ok, err := s.sessions.Get(ctx, c.Value)
+	if err != nil {
+		return nil, err
 	}
-	if st.now().After(s.expires) {
-		delete(st.byID, id)
-		return nil
+	if !ok || sess.ID != c.Value || !s.now().Before(sess.Expires) {
+		return nil, nil
 	}
-	return s
-}
-
-func (st *sessionStore) remove(id string) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	delete(st.byID, id)
+	return &sess, nil
 }
 
 type sessionKey struct{}
 
-func sessionFrom(ctx context.Context) *session {
-	s, _ := ctx.Value(sessionKey{}).(*session)
+func sessionFrom(ctx context.Context) *Session {
+	s, _ := ctx.Value(sessionKey{}).(*Session)
 	return s
 }
 
@@ -90,9 +54,15 @@ func sessionFrom(ctx context.Context) *session {
 // sends one, an Origin of this host.
 func (s *Server) authed(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var sess *session
-		if c, err := r.Cookie(cookieName); err == nil {
-			sess = s.sessions.get(c.Value)
+		sess, err := s.lookup(r)
+		if err != nil {
+			s.log.Error("console: session store unavailable", "err", err, "remote", r.RemoteAddr)
+			if wantsJSON(r) {
+				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "sessions unavailable: your login could not be checked; try again in a moment"})
+				return
+			}
+			http.Redirect(w, r, Prefix+"login?error=sessions&next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
 		}
 		if sess == nil {
 			if r.Method == http.MethodGet && !wantsJSON(r) {
@@ -111,7 +81,7 @@ func (s *Server) authed(next http.Handler) http.Handler {
 			if tok == "" {
 				tok = r.PostFormValue("csrf")
 			}
-			if subtle.ConstantTimeCompare([]byte(tok), []byte(sess.csrf)) != 1 {
+			if subtle.ConstantTimeCompare([]byte(tok), []byte(sess.CSRF)) != 1 {
 				http.Error(w, "missing or stale CSRF token: reload the page and try again", http.StatusForbidden)
 				return
 			}
@@ -142,7 +112,8 @@ type loginData struct {
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "login", page{Title: "Log in", Data: loginData{Next: safeNext(r.URL.Query().Get("next"))}})
+	q := r.URL.Query()
+	s.render(w, r, http.StatusOK, "login", page{Title: "Log in", Error: loginErrors[q.Get("error")], Data: loginData{Next: safeNext(q.Get("next"))}})
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
@@ -161,21 +132,37 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	sess := s.sessions.create(id)
+	sess := Session{ID: randomToken(), User: id, CSRF: randomToken(), Expires: s.now().Add(s.ttl)}
+	ctx, cancel := context.WithTimeout(r.Context(), sessionTimeout)
+	defer cancel()
+	if err := s.sessions.Create(ctx, sess); err != nil {
+		s.log.Error("console login failed: session store unavailable", "secret_id", id, "remote", r.RemoteAddr, "err", err)
+		s.render(w, r, http.StatusServiceUnavailable, "login", page{
+			Title: "Log in", Error: "Sessions unavailable: the node could not store your login (its session store did not answer). Try again in a moment.",
+			Data: loginData{Next: next, SecretID: id},
+		})
+		return
+	}
 	http.SetCookie(w, &http.Cookie{
-		Name: cookieName, Value: sess.id, Path: Prefix, HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		Secure: r.TLS != nil, Expires: sess.expires,
+		Name: cookieName, Value: sess.ID, Path: Prefix, HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: r.TLS != nil, Expires: sess.Expires,
 	})
 	s.log.Info("console login", "secret_id", id, "remote", r.RemoteAddr)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	target := Prefix + "login"
 	if sess := sessionFrom(r.Context()); sess != nil {
-		s.sessions.remove(sess.id)
+		ctx, cancel := context.WithTimeout(r.Context(), sessionTimeout)
+		defer cancel()
+		if err := s.sessions.Delete(ctx, sess.ID); err != nil {
+			s.log.Error("console logout: session store unavailable", "secret_id", sess.User, "remote", r.RemoteAddr, "err", err)
+			target += "?error=logout"
+		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: Prefix, MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
-	http.Redirect(w, r, Prefix+"login", http.StatusSeeOther)
+	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
 // safeNext keeps redirects inside the console.

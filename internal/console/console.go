@@ -25,6 +25,10 @@ import (
 // Prefix is where the console is mounted.
 const Prefix = "/console/"
 
+// DefaultSessionTTL is how long a login lasts unless Config.SessionTTL says
+// otherwise.
+const DefaultSessionTTL = 12 * time.Hour
+
 //go:embed templates/*.html static
 var assets embed.FS
 
@@ -58,10 +62,13 @@ type Config struct {
 	// MQTTHost is the host:port devices connect to, shown in the
 	// downloaded device_info.json and connection hints ("" : unknown).
 	MQTTHost string
-	// SessionTTL is how long a login lasts; 0 means 12 hours.
+	// SessionTTL is how long a login lasts; 0 means DefaultSessionTTL.
 	SessionTTL time.Duration
-	Logger     *slog.Logger     // nil: discard
-	Now        func() time.Time // nil: time.Now
+	// Sessions keeps the logins; nil keeps them in this process's memory
+	// (a restart logs everybody out, cluster nodes do not share them).
+	Sessions SessionStore
+	Logger   *slog.Logger     // nil: discard
+	Now      func() time.Time // nil: time.Now
 }
 
 // Server is the console's http.Handler.
@@ -70,7 +77,8 @@ type Server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	pages    map[string]*template.Template
-	sessions *sessionStore
+	sessions SessionStore
+	ttl      time.Duration
 	mux      *http.ServeMux
 	stop     chan struct{} // closed by Close: live streams end
 	stopOnce sync.Once
@@ -95,11 +103,14 @@ func New(cfg Config) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	ttl := cfg.SessionTTL
-	if ttl <= 0 {
-		ttl = 12 * time.Hour
+	s.ttl = cfg.SessionTTL
+	if s.ttl <= 0 {
+		s.ttl = DefaultSessionTTL
 	}
-	s.sessions = newSessionStore(ttl, s.now)
+	s.sessions = cfg.Sessions
+	if s.sessions == nil {
+		s.sessions = newMemorySessions(s.now)
+	}
 	pages, err := parsePages()
 	if err != nil {
 		return nil, err
@@ -163,8 +174,8 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		return
 	}
 	if sess := sessionFrom(r.Context()); sess != nil {
-		p.CSRF = sess.csrf
-		p.User = sess.user
+		p.CSRF = sess.CSRF
+		p.User = sess.User
 	}
 	if p.Flash == "" {
 		p.Flash = r.URL.Query().Get("flash")

@@ -48,30 +48,50 @@ func devReadJSON(r *http.Request, v any) error {
 	return nil
 }
 
+// devPrepare is the common start of the device page's write endpoints: it
+// decodes the JSON request into req, loads the product's thing model and
+// lets build check the request against it and produce the payload sent to the
+// device. On failure it answers the script with a JSON error (400 for a bad
+// request, the status of devActionStatus for a failed lookup) and reports
+// false.
+func (s *Server) devPrepare(w http.ResponseWriter, r *http.Request, req any, build func(*thingmodel.Model) ([]byte, error)) ([]byte, bool) {
+	if err := devReadJSON(r, req); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return nil, false
+	}
+	m, err := s.devThingModel(r.Context(), r.PathValue("pid"))
+	if err != nil {
+		devFail(w, err)
+		return nil, false
+	}
+	payload, err := build(m)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return nil, false
+	}
+	return payload, true
+}
+
+// devFail answers a script whose management action failed.
+func devFail(w http.ResponseWriter, err error) {
+	writeJSON(w, devActionStatus(err), map[string]string{"error": devActionText(err)})
+}
+
 // deviceControl handles POST .../control: {"id":..., "value":...} becomes
 // ControlDeviceData with Data {"id": value}.
 func (s *Server) deviceControl(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	pid, dn := r.PathValue("pid"), r.PathValue("dn")
 	var req devControlRequest
-	if err := devReadJSON(r, &req); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+	data, ok := s.devPrepare(w, r, &req, func(m *thingmodel.Model) ([]byte, error) {
+		return devControlData(m, req.ID, req.Value)
+	})
+	if !ok {
 		return
 	}
-	m, err := s.devThingModel(ctx, pid)
-	if err != nil {
-		writeJSON(w, devActionStatus(err), map[string]string{"error": devActionText(err)})
-		return
-	}
-	data, err := devControlData(m, req.ID, req.Value)
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
-		return
-	}
+	pid, dn := r.PathValue("pid"), r.PathValue("dn")
 	var resp struct{ Result string }
-	err = s.call(ctx, "ControlDeviceData", map[string]string{"ProductId": pid, "DeviceName": dn, "Data": string(data)}, &resp)
+	err := s.call(r.Context(), "ControlDeviceData", map[string]string{"ProductId": pid, "DeviceName": dn, "Data": string(data)}, &resp)
 	if err != nil {
-		writeJSON(w, devActionStatus(err), map[string]string{"error": devActionText(err)})
+		devFail(w, err)
 		return
 	}
 	var res struct {
@@ -94,21 +114,11 @@ func (s *Server) deviceControl(w http.ResponseWriter, r *http.Request) {
 // deviceAction handles POST .../action: {"id":..., "params":{...}} becomes
 // CallDeviceActionSync; the answer carries the device's OutputParams.
 func (s *Server) deviceAction(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	pid, dn := r.PathValue("pid"), r.PathValue("dn")
 	var req devActionRequest
-	if err := devReadJSON(r, &req); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
-		return
-	}
-	m, err := s.devThingModel(ctx, pid)
-	if err != nil {
-		writeJSON(w, devActionStatus(err), map[string]string{"error": devActionText(err)})
-		return
-	}
-	input, err := devActionInput(m, req.ID, req.Params)
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+	input, ok := s.devPrepare(w, r, &req, func(m *thingmodel.Model) ([]byte, error) {
+		return devActionInput(m, req.ID, req.Params)
+	})
+	if !ok {
 		return
 	}
 	var resp struct {
@@ -116,11 +126,11 @@ func (s *Server) deviceAction(w http.ResponseWriter, r *http.Request) {
 		OutputParams string
 		Status       string
 	}
-	err = s.call(ctx, "CallDeviceActionSync", map[string]string{
-		"ProductId": pid, "DeviceName": dn, "ActionId": req.ID, "InputParams": string(input),
+	err := s.call(r.Context(), "CallDeviceActionSync", map[string]string{
+		"ProductId": r.PathValue("pid"), "DeviceName": r.PathValue("dn"), "ActionId": req.ID, "InputParams": string(input),
 	}, &resp)
 	if err != nil {
-		writeJSON(w, devActionStatus(err), map[string]string{"error": devActionText(err)})
+		devFail(w, err)
 		return
 	}
 	out := json.RawMessage(resp.OutputParams)
@@ -156,7 +166,7 @@ func (s *Server) deviceHistory(w http.ResponseWriter, r *http.Request) {
 	}
 	m, err := s.devThingModel(ctx, pid)
 	if err != nil {
-		writeJSON(w, devActionStatus(err), map[string]string{"error": devActionText(err)})
+		devFail(w, err)
 		return
 	}
 	var p thingmodel.Property
@@ -183,7 +193,7 @@ func (s *Server) deviceHistory(w http.ResponseWriter, r *http.Request) {
 			"Limit": devHistoryPage, "Context": cursor,
 		}, &resp)
 		if err != nil {
-			writeJSON(w, devActionStatus(err), map[string]string{"error": devActionText(err)})
+			devFail(w, err)
 			return
 		}
 		for _, it := range resp.Results {
