@@ -76,6 +76,7 @@ func (o trafficObserver) Connected(id devauth.Identity, c broker.Connection) {
 	}
 	o.log.Record(commlog.Entry{
 		ProductID: id.ProductID, DeviceName: id.DeviceName, Direction: commlog.Event, OK: true, Result: result,
+		Kind: commlog.EventConnected, ClientIP: ip,
 	})
 	o.next.Connected(id, c)
 }
@@ -87,6 +88,7 @@ func (o trafficObserver) Disconnected(id devauth.Identity, at time.Time, reason 
 	}
 	o.log.Record(commlog.Entry{
 		Time: at, ProductID: id.ProductID, DeviceName: id.DeviceName, Direction: commlog.Event, OK: true, Result: result,
+		Kind: commlog.EventDisconnected,
 	})
 	o.next.Disconnected(id, at, reason)
 }
@@ -96,7 +98,7 @@ func (o trafficObserver) Disconnected(id devauth.Identity, at time.Time, reason 
 func (o trafficObserver) Dropped(id devauth.Identity, topic, reason string) {
 	o.log.Record(commlog.Entry{
 		ProductID: id.ProductID, DeviceName: id.DeviceName, Direction: commlog.Event, Topic: topic,
-		Result: "dropped: " + reason + " on topic " + topic,
+		Kind: commlog.EventDropped, Result: "dropped: " + reason + " on topic " + topic,
 	})
 	o.next.Dropped(id, topic, reason)
 }

@@ -33,4 +33,20 @@ type Entry struct {
 	// "queued", or the error); for an event, what happened.
 	OK     bool   `json:"ok"`
 	Result string `json:"result,omitempty"`
+	// Kind says what an Event entry is (EventConnected, EventDisconnected,
+	// EventDropped, EventSkipped); ClientIP is the device's address on
+	// EventConnected. Readers use these, never the Result text.
+	Kind     EventKind `json:"kind,omitempty"`
+	ClientIP string    `json:"clientIp,omitempty"`
 }
+
+// EventKind is the kind of an Event entry.
+type EventKind string
+
+// Kinds of Event entries.
+const (
+	EventConnected    EventKind = "connected"
+	EventDisconnected EventKind = "disconnected"
+	EventDropped      EventKind = "dropped"
+	EventSkipped      EventKind = "skipped" // a slow watcher missed entries
+)

@@ -94,7 +94,7 @@ func (w *watcher) send(e Entry, l *Log) {
 		}
 		w.ch <- Entry{
 			Time: l.now(), ProductID: w.key.productID, DeviceName: w.key.deviceName, Direction: Event,
-			Result: strconv.Itoa(w.skipped) + " entries skipped (slow viewer)",
+			Kind: EventSkipped, Result: strconv.Itoa(w.skipped) + " entries skipped (slow viewer)",
 		}
 		w.skipped = 0
 	}

@@ -154,36 +154,28 @@ func devChangesData(e commlog.Entry) bool {
 		(strings.HasPrefix(e.Topic, "$thing/up/property/") || strings.HasPrefix(e.Topic, "$shadow/operation/"))
 }
 
-// devPresence reads a connection event of the live log (internal/app
-// records "connected from <ip>, ..." and "disconnected: <reason>"): known
-// is false when the entry says nothing about presence (a dropped message,
-// skipped entries).
+// devPresence reads a connection event of the live log: known is false
+// when the entry says nothing about presence (a dropped message, skipped
+// entries).
 func devPresence(e commlog.Entry) (online, known bool) {
 	if e.Direction != commlog.Event {
 		return false, false
 	}
-	text := strings.ToLower(strings.TrimSpace(e.Result))
-	switch {
-	case strings.HasPrefix(text, "disconnected"):
-		return false, true
-	case strings.HasPrefix(text, "connected"):
+	switch e.Kind {
+	case commlog.EventConnected:
 		return true, true
+	case commlog.EventDisconnected:
+		return false, true
 	}
 	return false, false
 }
 
 // devClientIP finds the address of the device's latest connection among
-// entries (oldest first), from the "connected from <ip>, ..." event; "" if
-// none is there.
+// entries (oldest first); "" if no connection event is there.
 func devClientIP(entries []commlog.Entry) string {
 	for i := len(entries) - 1; i >= 0; i-- {
-		e := entries[i]
-		if e.Direction != commlog.Event {
-			continue
-		}
-		if rest, ok := strings.CutPrefix(e.Result, "connected from "); ok {
-			ip, _, _ := strings.Cut(rest, ",")
-			return strings.TrimSpace(ip)
+		if e := entries[i]; e.Direction == commlog.Event && e.Kind == commlog.EventConnected {
+			return e.ClientIP
 		}
 	}
 	return ""

@@ -3,6 +3,7 @@ package console
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/thingo-iot/thingo/internal/commlog"
@@ -67,12 +68,12 @@ func TestDevPresence(t *testing.T) {
 		e             commlog.Entry
 		online, known bool
 	}{
-		{commlog.Entry{Direction: commlog.Event, Result: "connected from 10.0.0.7, keepalive 60s"}, true, true},
-		{commlog.Entry{Direction: commlog.Event, Result: "disconnected: keepalive timeout"}, false, true},
-		{commlog.Entry{Direction: commlog.Event, Result: "disconnected"}, false, true},
-		{commlog.Entry{Direction: commlog.Event, Result: "dropped: not connected on topic x"}, false, false},
-		{commlog.Entry{Direction: commlog.Event, Result: "3 entries skipped (slow viewer)"}, false, false},
-		{commlog.Entry{Direction: commlog.Up, Result: "connected"}, false, false},
+		{commlog.Entry{Direction: commlog.Event, Kind: commlog.EventConnected, ClientIP: "10.0.0.7", Result: "connected from 10.0.0.7, keepalive 60s"}, true, true},
+		{commlog.Entry{Direction: commlog.Event, Kind: commlog.EventDisconnected, Result: "disconnected: keepalive timeout"}, false, true},
+		{commlog.Entry{Direction: commlog.Event, Kind: commlog.EventDisconnected, Result: "disconnected"}, false, true},
+		{commlog.Entry{Direction: commlog.Event, Kind: commlog.EventDropped, Result: "dropped: not connected on topic x"}, false, false},
+		{commlog.Entry{Direction: commlog.Event, Kind: commlog.EventSkipped, Result: "3 entries skipped (slow viewer)"}, false, false},
+		{commlog.Entry{Direction: commlog.Up, Kind: commlog.EventConnected, Result: "connected"}, false, false},
 	}
 	for _, tt := range tests {
 		on, known := devPresence(tt.e)
@@ -83,14 +84,20 @@ func TestDevPresence(t *testing.T) {
 }
 
 func TestDevClientIP(t *testing.T) {
-	ev := func(r string) commlog.Entry { return commlog.Entry{Direction: commlog.Event, Result: r} }
+	ev := func(r string) commlog.Entry {
+		e := commlog.Entry{Direction: commlog.Event, Result: r}
+		if ip, ok := strings.CutPrefix(r, "connected from "); ok {
+			e.Kind, e.ClientIP = commlog.EventConnected, ip[:strings.Index(ip, ",")]
+		}
+		return e
+	}
 	tests := []struct {
 		entries []commlog.Entry
 		want    string
 	}{
 		{nil, ""},
 		{[]commlog.Entry{ev("connected from 10.0.0.1, keepalive 60s"), ev("disconnected"), ev("connected from ::1, keepalive 30s, over ws")}, "::1"},
-		{[]commlog.Entry{ev("connected from 192.168.1.9, keepalive 60s"), {Direction: commlog.Up, Result: "connected from 1.2.3.4,"}}, "192.168.1.9"},
+		{[]commlog.Entry{ev("connected from 192.168.1.9, keepalive 60s"), {Direction: commlog.Up, Kind: commlog.EventConnected, ClientIP: "1.2.3.4", Result: "connected from 1.2.3.4,"}}, "192.168.1.9"},
 		{[]commlog.Entry{ev("dropped: x")}, ""},
 	}
 	for _, tt := range tests {

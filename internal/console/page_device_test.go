@@ -17,7 +17,7 @@ import (
 func TestDevicePage(t *testing.T) {
 	f := newDevFixture(t, true)
 	f.traffic.recent = []commlog.Entry{
-		{Seq: 0, Time: time.Now(), Direction: commlog.Event, OK: true, Result: "connected from 192.0.2.7, keepalive 60s"},
+		{Seq: 0, Time: time.Now(), Direction: commlog.Event, OK: true, Kind: commlog.EventConnected, ClientIP: "192.0.2.7", Result: "connected from 192.0.2.7, keepalive 60s"},
 		{Seq: 1, Time: time.Now(), Direction: commlog.Up, Topic: "$thing/up/property/" + f.pid + "/lamp",
 			Payload: `{"method":"report","params":{"brightness":42}}`, Method: "report", OK: true, Result: "0 success"},
 		{Seq: 2, Time: time.Now(), Direction: commlog.Down, Topic: "$thing/down/property/" + f.pid + "/lamp",
@@ -284,7 +284,7 @@ func TestDeviceLive(t *testing.T) {
 	}
 
 	// A connection event: the log entry, then the status.
-	f.traffic.ch <- commlog.Entry{Seq: 8, Direction: commlog.Event, Result: "connected from 127.0.0.1, keepalive 60s", OK: true}
+	f.traffic.ch <- commlog.Entry{Seq: 8, Direction: commlog.Event, Kind: commlog.EventConnected, ClientIP: "127.0.0.1", Result: "connected from 127.0.0.1, keepalive 60s", OK: true}
 	if ev := readSSE(t, r); ev.name != "log" {
 		t.Fatalf("log event %+v", ev)
 	}
