@@ -235,17 +235,13 @@ type productCache struct {
 
 	mu       sync.Mutex
 	gen      uint64 // counts invalidations, as in devauth.Cache
-	products map[string]cachedProduct
-	policies map[string]cachedPolicies
+	products map[string]expiring[registry.Product]
+	policies map[string]expiring[[]registry.TopicPolicy]
 }
 
-type cachedProduct struct {
-	p       registry.Product
-	expires time.Time
-}
-
-type cachedPolicies struct {
-	ts      []registry.TopicPolicy
+// expiring is a cached value and when it stops being used.
+type expiring[V any] struct {
+	v       V
 	expires time.Time
 }
 
@@ -253,49 +249,40 @@ func newProductCache(ttl time.Duration, now func() time.Time) *productCache {
 	if ttl <= 0 {
 		ttl = devauth.DefaultCacheTTL
 	}
-	return &productCache{ttl: ttl, now: now, products: make(map[string]cachedProduct), policies: make(map[string]cachedPolicies)}
+	return &productCache{ttl: ttl, now: now,
+		products: make(map[string]expiring[registry.Product]), policies: make(map[string]expiring[[]registry.TopicPolicy])}
 }
 
 func (c *productCache) product(ctx context.Context, id string, load func(context.Context, string) (registry.Product, error)) (registry.Product, error) {
-	now := c.now()
-	c.mu.Lock()
-	e, ok := c.products[id]
-	gen := c.gen
-	c.mu.Unlock()
-	if ok && now.Before(e.expires) {
-		return e.p, nil
-	}
-	p, err := load(ctx, id)
-	if err != nil {
-		return registry.Product{}, err
-	}
-	c.mu.Lock()
-	if c.gen == gen {
-		c.products[id] = cachedProduct{p: p, expires: now.Add(c.ttl)}
-	}
-	c.mu.Unlock()
-	return p, nil
+	return cachedLoad(ctx, c, c.products, id, load)
 }
 
 func (c *productCache) topics(ctx context.Context, id string, load func(context.Context, string) ([]registry.TopicPolicy, error)) ([]registry.TopicPolicy, error) {
+	return cachedLoad(ctx, c, c.policies, id, load)
+}
+
+// cachedLoad answers id from m while fresh, else loads and keeps it, unless
+// an invalidation happened during the load (its result may be stale).
+func cachedLoad[V any](ctx context.Context, c *productCache, m map[string]expiring[V], id string, load func(context.Context, string) (V, error)) (V, error) {
 	now := c.now()
 	c.mu.Lock()
-	e, ok := c.policies[id]
+	e, ok := m[id]
 	gen := c.gen
 	c.mu.Unlock()
 	if ok && now.Before(e.expires) {
-		return e.ts, nil
+		return e.v, nil
 	}
-	ts, err := load(ctx, id)
+	v, err := load(ctx, id)
 	if err != nil {
-		return nil, err
+		var zero V
+		return zero, err
 	}
 	c.mu.Lock()
 	if c.gen == gen {
-		c.policies[id] = cachedPolicies{ts: ts, expires: now.Add(c.ttl)}
+		m[id] = expiring[V]{v: v, expires: now.Add(c.ttl)}
 	}
 	c.mu.Unlock()
-	return ts, nil
+	return v, nil
 }
 
 // Invalidate implements authInvalidator; a device change leaves products
