@@ -53,6 +53,9 @@ func (d deviceItem) StatusClass() string {
 // Enabled reports whether the device may connect.
 func (d deviceItem) Enabled() bool { return d.EnableState == 1 }
 
+// Online reports whether the device is connected (Status 1).
+func (d deviceItem) Online() bool { return d.Status == 1 }
+
 // Path is the device's URL path under the console.
 func (d deviceItem) Path() string {
 	return devicePath(d.ProductId, d.DeviceName)

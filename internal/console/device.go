@@ -30,23 +30,6 @@ func (s *Server) deviceRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET /console/devices/{pid}/{dn}/history", s.deviceHistory)
 }
 
-// devInfo is the part of DescribeDevice the page shows.
-type devInfo struct {
-	DeviceName      string
-	ProductId       string
-	ProductName     string
-	Status          int64
-	FirstOnlineTime int64
-	LoginTime       int64
-	CreateTime      int64
-	Version         string
-	EnableState     int64
-	DeviceType      string
-}
-
-// Online reports whether the device is connected (Status 1).
-func (d devInfo) Online() bool { return d.Status == 1 }
-
 // devEventRow is one ListEventHistory item.
 type devEventRow struct {
 	TimeStamp int64
@@ -90,7 +73,7 @@ func devArrow(d commlog.Direction) string {
 
 // devPageData is the device page's Data.
 type devPageData struct {
-	Device     devInfo
+	Device     deviceItem
 	PathPID    string // url-escaped
 	PathDN     string
 	Model      devModelView
@@ -112,10 +95,10 @@ type devPageData struct {
 func (s *Server) devicePage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	pid, dn := r.PathValue("pid"), r.PathValue("dn")
-	dev, err := s.devDescribe(ctx, pid, dn)
+	dev, err := s.describeDevice(ctx, pid, dn)
 	if err != nil {
 		s.render(w, r, devActionStatus(err), "device", page{Title: dn, Nav: "devices", Error: userMessage(err), Data: devPageData{
-			Device: devInfo{DeviceName: dn, ProductId: pid}, PathPID: url.PathEscape(pid), PathDN: url.PathEscape(dn),
+			Device: deviceItem{DeviceName: dn, ProductId: pid}, PathPID: url.PathEscape(pid), PathDN: url.PathEscape(dn),
 		}})
 		return
 	}
@@ -142,13 +125,6 @@ func (s *Server) devicePage(w http.ResponseWriter, r *http.Request) {
 		v.ClientIP = devClientIP(recent)
 	}
 	s.render(w, r, http.StatusOK, "device", page{Title: dn + " · " + pid, Nav: "devices", Data: v})
-}
-
-// devDescribe runs DescribeDevice.
-func (s *Server) devDescribe(ctx context.Context, pid, dn string) (devInfo, error) {
-	var resp struct{ Device devInfo }
-	err := s.call(ctx, "DescribeDevice", map[string]string{"ProductId": pid, "DeviceName": dn}, &resp)
-	return resp.Device, err
 }
 
 // devThingModel returns the product's parsed thing model (nil, nil: none

@@ -57,7 +57,7 @@ type devLiveStatus struct {
 func (s *Server) deviceLive(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	pid, dn := r.PathValue("pid"), r.PathValue("dn")
-	dev, err := s.devDescribe(ctx, pid, dn)
+	dev, err := s.describeDevice(ctx, pid, dn)
 	if err != nil {
 		writeJSON(w, devActionStatus(err), map[string]string{"error": devActionText(err)})
 		return
@@ -109,7 +109,7 @@ func (s *Server) deviceLive(w http.ResponseWriter, r *http.Request) {
 			if err == nil && e.Direction == commlog.Event {
 				on, known := devPresence(e)
 				if !known {
-					if d, derr := s.devDescribe(ctx, pid, dn); derr == nil {
+					if d, derr := s.describeDevice(ctx, pid, dn); derr == nil {
 						on, known = d.Online(), true
 					}
 				}
@@ -120,7 +120,7 @@ func (s *Server) deviceLive(w http.ResponseWriter, r *http.Request) {
 			}
 		case <-poll:
 			err = s.devSendData(ctx, out, pid, dn)
-			if d, derr := s.devDescribe(ctx, pid, dn); err == nil && derr == nil && d.Online() != online {
+			if d, derr := s.describeDevice(ctx, pid, dn); err == nil && derr == nil && d.Online() != online {
 				online = d.Online()
 				err = out.event("status", devLiveStatus{Online: online})
 			}
