@@ -10,6 +10,12 @@ import (
 const (
 	DefaultCacheTTL     = 5 * time.Second
 	DefaultCacheEntries = 100_000
+	// DefaultLookupWorkers bounds the goroutines asking the source at once
+	// (the SQLite store has four read connections on two cores).
+	DefaultLookupWorkers = 8
+	// lookupWorkerIdle is how long an idle lookup worker waits for more work
+	// before it exits and frees its stack.
+	lookupWorkerIdle = 30 * time.Second
 )
 
 // CacheConfig configures a Cache.
@@ -23,6 +29,9 @@ type CacheConfig struct {
 	// MaxEntries bounds the cache; when full, an arbitrary entry is evicted
 	// per insertion. Zero: DefaultCacheEntries.
 	MaxEntries int
+	// LookupWorkers bounds the source lookups in flight. Zero:
+	// DefaultLookupWorkers.
+	LookupWorkers int
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
 }
@@ -42,6 +51,10 @@ type Cache struct {
 	// gen counts invalidations; a lookup that started before one must not
 	// store what it read, which may predate the change.
 	gen uint64
+
+	reqs       chan lookupReq // to an idle worker
+	workers    int            // running lookup workers, under mu
+	maxWorkers int
 }
 
 type cacheKey struct{ productID, deviceName string }
@@ -55,7 +68,11 @@ var _ DeviceSource = (*Cache)(nil)
 
 // NewCache returns a Cache in front of source.
 func NewCache(source DeviceSource, cfg CacheConfig) *Cache {
-	c := &Cache{source: source, ttl: cfg.TTL, max: cfg.MaxEntries, now: cfg.Now, entries: make(map[cacheKey]cacheEntry)}
+	c := &Cache{source: source, ttl: cfg.TTL, max: cfg.MaxEntries, now: cfg.Now, entries: make(map[cacheKey]cacheEntry),
+		reqs: make(chan lookupReq), maxWorkers: cfg.LookupWorkers}
+	if c.maxWorkers <= 0 {
+		c.maxWorkers = DefaultLookupWorkers
+	}
 	if c.ttl <= 0 {
 		c.ttl = DefaultCacheTTL
 	}
@@ -101,19 +118,86 @@ type lookupResult struct {
 	err error
 }
 
-// lookup asks the source on a goroutine of its own. The caller is the
-// connection's goroutine, which then lives as long as the connection: a
-// database driver's deep call stack (SQLite's runs to tens of KiB) would
-// grow that goroutine's stack for good, as idle goroutines are rarely
-// shrunk; a short-lived goroutine returns its stack at once.
+// lookupReq is a lookup handed to a worker; the worker answers on res
+// (buffered: the asker may have given up).
+type lookupReq struct {
+	ctx                   context.Context
+	productID, deviceName string
+	res                   chan lookupResult
+}
+
+// lookup asks the source on one of a few long-lived worker goroutines. The
+// caller is the connection's goroutine, which then lives as long as the
+// connection: a database driver's deep call stack (SQLite's runs to tens
+// of KiB) would grow that goroutine's stack for good, as idle goroutines
+// are rarely shrunk. A goroutine per lookup avoids that but grows a fresh
+// stack every time (runtime.copystack was 16 % of the server's CPU in a
+// connect storm); the workers keep theirs grown while lookups keep coming
+// and exit after lookupWorkerIdle without one.
 func (c *Cache) lookup(ctx context.Context, productID, deviceName string) (DeviceAuth, error) {
-	ch := make(chan lookupResult, 1)
-	go func() {
-		dev, err := c.source.DeviceAuth(ctx, productID, deviceName)
-		ch <- lookupResult{dev, err}
-	}()
-	r := <-ch
-	return r.dev, r.err
+	req := lookupReq{ctx: ctx, productID: productID, deviceName: deviceName, res: make(chan lookupResult, 1)}
+	if err := c.hand(ctx, req); err != nil {
+		return DeviceAuth{}, err
+	}
+	select {
+	case r := <-req.res:
+		return r.dev, r.err
+	case <-ctx.Done():
+		return DeviceAuth{}, ctx.Err()
+	}
+}
+
+// hand gives req to an idle worker, starts a worker for it when fewer than
+// maxWorkers run, or waits for a worker to become idle.
+func (c *Cache) hand(ctx context.Context, req lookupReq) error {
+	retry := time.NewTimer(0)
+	retry.Stop()
+	defer retry.Stop()
+	for {
+		select {
+		case c.reqs <- req:
+			return nil
+		default:
+		}
+		c.mu.Lock()
+		if c.workers < c.maxWorkers {
+			c.workers++
+			c.mu.Unlock()
+			go c.work(req)
+			return nil
+		}
+		c.mu.Unlock()
+		// Every worker is busy. Wait for one; look again now and then, as
+		// the last workers may have exited idle in between.
+		retry.Reset(100 * time.Millisecond)
+		select {
+		case c.reqs <- req:
+			return nil
+		case <-retry.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// work answers req and then further lookups until none comes for
+// lookupWorkerIdle.
+func (c *Cache) work(req lookupReq) {
+	idle := time.NewTimer(lookupWorkerIdle)
+	defer idle.Stop()
+	for {
+		dev, err := c.source.DeviceAuth(req.ctx, req.productID, req.deviceName)
+		req.res <- lookupResult{dev, err}
+		idle.Reset(lookupWorkerIdle)
+		select {
+		case req = <-c.reqs:
+		case <-idle.C:
+			c.mu.Lock()
+			c.workers--
+			c.mu.Unlock()
+			return
+		}
+	}
 }
 
 // evictLocked removes the expired entries it meets and at least one entry.

@@ -159,3 +159,83 @@ func TestCacheInvalidateDuringLookup(t *testing.T) {
 		t.Fatalf("cache holds %d entries after an invalidation during the lookup, want 0", n)
 	}
 }
+
+// blockingSource answers once release is closed and records the most
+// lookups it saw at once.
+type blockingSource struct {
+	release chan struct{}
+	mu      sync.Mutex
+	now     int
+	most    int
+}
+
+func (s *blockingSource) DeviceAuth(ctx context.Context, pid, dn string) (DeviceAuth, error) {
+	s.mu.Lock()
+	s.now++
+	s.most = max(s.most, s.now)
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.now--
+		s.mu.Unlock()
+	}()
+	select {
+	case <-s.release:
+		return DeviceAuth{ProductID: pid, DeviceName: dn}, nil
+	case <-ctx.Done():
+		return DeviceAuth{}, ctx.Err()
+	}
+}
+
+func TestCacheLookupWorkers(t *testing.T) {
+	src := &blockingSource{release: make(chan struct{})}
+	c := NewCache(src, CacheConfig{LookupWorkers: 3})
+	const n = 20
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			dn := fmt.Sprintf("dev%d", i)
+			d, err := c.DeviceAuth(context.Background(), "P1", dn)
+			if err == nil && d.DeviceName != dn {
+				err = fmt.Errorf("got %s for %s", d.DeviceName, dn)
+			}
+			errs <- err
+		}()
+	}
+	// Wait until the workers are busy and the others wait for them.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		src.mu.Lock()
+		busy := src.now
+		src.mu.Unlock()
+		if busy == 3 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(src.release)
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if src.most != 3 {
+		t.Fatalf("at most %d lookups at once, want 3 (the worker bound)", src.most)
+	}
+	if got := c.Len(); got != n {
+		t.Fatalf("cached %d, want %d", got, n)
+	}
+}
+
+func TestCacheLookupCanceled(t *testing.T) {
+	src := &blockingSource{release: make(chan struct{})}
+	defer close(src.release)
+	c := NewCache(src, CacheConfig{LookupWorkers: 1})
+	// The only worker is busy with a lookup that does not end.
+	go c.DeviceAuth(context.Background(), "P1", "busy")
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := c.DeviceAuth(ctx, "P1", "waiting"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the context's deadline", err)
+	}
+}
