@@ -262,3 +262,56 @@ func TestRetention(t *testing.T) {
 		t.Errorf("cutoff = %v, want %v", st.cutoff, want)
 	}
 }
+
+// TestCommitDoesNotWaitForCallbacks: the done callbacks of a committed batch
+// (the replies to devices) run while the writer commits the next batch, in
+// commit order.
+func TestCommitDoesNotWaitForCallbacks(t *testing.T) {
+	st := newFakeStore()
+	s := start(t, Config{Store: st})
+	release := make(chan struct{})
+	order := make(chan string, 2)
+	if err := s.Enqueue(context.Background(), event("first"), func(err error) {
+		<-release // a slow reply
+		order <- "first"
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Wait for the first batch to be committed, so that the second is a
+	// batch of its own.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st.mu.Lock()
+		n := len(st.batches)
+		st.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("first batch not committed")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := s.Enqueue(context.Background(), event("second"), func(err error) {
+		order <- "second"
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The second batch commits although the first one's callback blocks.
+	for {
+		st.mu.Lock()
+		n := len(st.batches)
+		st.mu.Unlock()
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("second batch not committed while the first batch's callback ran")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	if a, b := <-order, <-order; a != "first" || b != "second" {
+		t.Fatalf("callbacks ran in order %s, %s; want first, second", a, b)
+	}
+}

@@ -34,6 +34,17 @@ type writer struct {
 
 	mu     sync.RWMutex // submit holds it shared; closing takes it exclusively
 	closed bool
+
+	// notify carries committed batches to the goroutine that calls their
+	// done callbacks (while run runs), so that the next commit does not
+	// wait for the replies of the previous one to be sent.
+	notify chan notice
+}
+
+// notice is a committed (or failed) batch: errs[i] is the outcome of reqs[i].
+type notice struct {
+	reqs []writeReq
+	errs []error
 }
 
 func newWriter(store Store, delay time.Duration, items int) *writer {
@@ -69,9 +80,25 @@ func (w *writer) close() {
 }
 
 // run writes batches until ctx ends, then writes what is still queued and
-// returns. Writes after ctx ended use a fresh context so that a shutdown
-// does not lose acknowledged-to-be data.
+// returns after every done callback has returned. Writes after ctx ended
+// use a fresh context so that a shutdown does not lose acknowledged-to-be
+// data. The done callbacks run on a goroutine of their own, in commit
+// order: a reply to a device is sent while the next batch is written.
 func (w *writer) run(ctx context.Context) {
+	w.notify = make(chan notice, 4)
+	notified := make(chan struct{})
+	go func() {
+		defer close(notified)
+		for n := range w.notify {
+			for i, r := range n.reqs {
+				finish(r, n.errs[i])
+			}
+		}
+	}()
+	defer func() {
+		close(w.notify)
+		<-notified
+	}()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for {
@@ -142,16 +169,23 @@ func (w *writer) commit(reqs []writeReq) {
 	for _, r := range reqs {
 		b.append(r.b)
 	}
-	err := w.write(b)
-	if err != nil && len(reqs) > 1 {
-		// One bad write must not fail the others: retry them one by one.
-		for _, r := range reqs {
-			finish(r, w.write(r.b))
+	errs := make([]error, len(reqs))
+	if err := w.write(b); err != nil {
+		if len(reqs) == 1 {
+			errs[0] = err
+		} else {
+			// One bad write must not fail the others: retry them one by one.
+			for i, r := range reqs {
+				errs[i] = w.write(r.b)
+			}
 		}
+	}
+	if w.notify != nil {
+		w.notify <- notice{reqs: reqs, errs: errs}
 		return
 	}
-	for _, r := range reqs {
-		finish(r, err)
+	for i, r := range reqs {
+		finish(r, errs[i])
 	}
 }
 
