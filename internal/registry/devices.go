@@ -236,6 +236,18 @@ func (s *Service) RecordDisconnect(ctx context.Context, productID, name string, 
 	return nil
 }
 
+// RecordPresence records connects and disconnects of devices, in order and
+// in one store transaction. Changes of unknown devices are skipped.
+func (s *Service) RecordPresence(ctx context.Context, changes []PresenceChange) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	if err := s.store.RecordPresence(ctx, changes); err != nil {
+		return fmt.Errorf("record presence of %d changes: %w", len(changes), err)
+	}
+	return nil
+}
+
 // ResetPresence marks every device offline (at startup of a single node).
 func (s *Service) ResetPresence(ctx context.Context) error {
 	if err := s.store.ResetPresence(ctx, s.clock()); err != nil {

@@ -59,6 +59,10 @@ type Store interface {
 	RecordConnect(ctx context.Context, productID, name string, p Presence) error
 	// RecordDisconnect marks the device offline at the given time.
 	RecordDisconnect(ctx context.Context, productID, name string, at time.Time) error
+	// RecordPresence applies changes in order, in one transaction, each as
+	// RecordConnect or RecordDisconnect would. A change of an unknown device
+	// is skipped: it fails neither the call nor the other changes.
+	RecordPresence(ctx context.Context, changes []PresenceChange) error
 	// ResetPresence marks every device offline (used at startup of the single
 	// node, whose connections are all gone).
 	ResetPresence(ctx context.Context, at time.Time) error
@@ -73,4 +77,17 @@ type Store interface {
 	DeleteTopicPolicy(ctx context.Context, productID, name string) error
 
 	Close() error
+}
+
+// PresenceChange is one connect or disconnect of a device for
+// Store.RecordPresence.
+type PresenceChange struct {
+	ProductID string
+	Name      string
+	// Online is true for a connect (recorded as RecordConnect records
+	// Presence) and false for a disconnect (recorded as RecordDisconnect
+	// records At).
+	Online   bool
+	Presence Presence  // connects only
+	At       time.Time // disconnects only
 }

@@ -306,24 +306,54 @@ func (s *Store) SetDeviceEnabled(_ context.Context, productID, name string, stat
 
 // RecordConnect implements registry.Store.
 func (s *Store) RecordConnect(_ context.Context, productID, name string, p registry.Presence) error {
-	return s.updateDevice(productID, name, func(d *registry.Device) {
-		first := d.Presence.FirstOnline
-		if first.IsZero() {
-			first = p.LastLogin
-		}
-		d.Presence = registry.Presence{
-			Online: true, FirstOnline: first, LastLogin: p.LastLogin, LastLogout: d.Presence.LastLogout,
-			ClientIP: p.ClientIP, ProtocolLevel: p.ProtocolLevel, KeepAlive: p.KeepAlive,
-		}
-	})
+	return s.updateDevice(productID, name, func(d *registry.Device) { recordConnect(d, p) })
 }
 
 // RecordDisconnect implements registry.Store.
 func (s *Store) RecordDisconnect(_ context.Context, productID, name string, at time.Time) error {
-	return s.updateDevice(productID, name, func(d *registry.Device) {
-		d.Presence.Online = false
-		d.Presence.LastLogout = at
-	})
+	return s.updateDevice(productID, name, func(d *registry.Device) { recordDisconnect(d, at) })
+}
+
+// RecordPresence implements registry.Store: the changes are applied in
+// order under one lock; changes of unknown devices are skipped.
+func (s *Store) RecordPresence(_ context.Context, changes []registry.PresenceChange) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range changes {
+		k := deviceKey{c.ProductID, c.Name}
+		d, ok := s.devices[k]
+		if !ok {
+			continue
+		}
+		if c.Online {
+			recordConnect(&d, c.Presence)
+		} else {
+			recordDisconnect(&d, c.At)
+		}
+		s.devices[k] = d
+	}
+	return nil
+}
+
+// recordConnect marks d online as the SQL store does: FirstOnline is set
+// only if unset, to p.FirstOnline or, when that is zero, p.LastLogin.
+func recordConnect(d *registry.Device, p registry.Presence) {
+	first := d.Presence.FirstOnline
+	if first.IsZero() {
+		first = p.FirstOnline
+	}
+	if first.IsZero() {
+		first = p.LastLogin
+	}
+	d.Presence = registry.Presence{
+		Online: true, FirstOnline: first, LastLogin: p.LastLogin, LastLogout: d.Presence.LastLogout,
+		ClientIP: p.ClientIP, ProtocolLevel: p.ProtocolLevel, KeepAlive: p.KeepAlive,
+	}
+}
+
+func recordDisconnect(d *registry.Device, at time.Time) {
+	d.Presence.Online = false
+	d.Presence.LastLogout = at
 }
 
 // ResetPresence implements registry.Store.

@@ -167,25 +167,77 @@ func (s *Store) SetDeviceEnabled(ctx context.Context, productID, name string, st
 		`UPDATE devices SET enable_state = $3 WHERE product_id = $1 AND name = $2`, int64(state))
 }
 
-// RecordConnect marks the device online and records p's LastLogin, ClientIP,
-// ProtocolLevel and KeepAlive. FirstOnline is set only if still unset, to
-// p.FirstOnline or, when that is zero, p.LastLogin.
-func (s *Store) RecordConnect(ctx context.Context, productID, name string, p registry.Presence) error {
+// recordConnectSQL and recordDisconnectSQL update one device ($1 product id,
+// $2 name); RecordPresence runs the same statements as the single-row
+// methods so that both use the same prepared statements.
+const (
+	recordConnectSQL = `UPDATE devices SET online = 1,
+			first_online = CASE WHEN first_online = 0 THEN $3 ELSE first_online END,
+			last_login = $4, client_ip = $5, protocol_level = $6, keep_alive = $7
+		WHERE product_id = $1 AND name = $2`
+	recordDisconnectSQL = `UPDATE devices SET online = 0, last_logout = $3 WHERE product_id = $1 AND name = $2`
+)
+
+// connectArgs are recordConnectSQL's arguments after the device key.
+// FirstOnline is p.FirstOnline or, when that is zero, p.LastLogin.
+func connectArgs(p registry.Presence) []any {
 	first := p.FirstOnline
 	if first.IsZero() {
 		first = p.LastLogin
 	}
-	return s.execDevice(ctx, "record connect", productID, name, `UPDATE devices SET online = 1,
-			first_online = CASE WHEN first_online = 0 THEN $3 ELSE first_online END,
-			last_login = $4, client_ip = $5, protocol_level = $6, keep_alive = $7
-		WHERE product_id = $1 AND name = $2`,
-		millis(first), millis(p.LastLogin), p.ClientIP, int64(p.ProtocolLevel), int64(p.KeepAlive))
+	return []any{millis(first), millis(p.LastLogin), p.ClientIP, int64(p.ProtocolLevel), int64(p.KeepAlive)}
+}
+
+// RecordConnect marks the device online and records p's LastLogin, ClientIP,
+// ProtocolLevel and KeepAlive. FirstOnline is set only if still unset, to
+// p.FirstOnline or, when that is zero, p.LastLogin.
+func (s *Store) RecordConnect(ctx context.Context, productID, name string, p registry.Presence) error {
+	return s.execDevice(ctx, "record connect", productID, name, recordConnectSQL, connectArgs(p)...)
 }
 
 // RecordDisconnect marks the device offline at the given time.
 func (s *Store) RecordDisconnect(ctx context.Context, productID, name string, at time.Time) error {
-	return s.execDevice(ctx, "record disconnect", productID, name,
-		`UPDATE devices SET online = 0, last_logout = $3 WHERE product_id = $1 AND name = $2`, millis(at))
+	return s.execDevice(ctx, "record disconnect", productID, name, recordDisconnectSQL, millis(at))
+}
+
+// RecordPresence applies changes in order in one transaction, each as
+// RecordConnect or RecordDisconnect does. A change that matches no device is
+// skipped.
+func (s *Store) RecordPresence(ctx context.Context, changes []registry.PresenceChange) error {
+	var err error
+	switch len(changes) {
+	case 0:
+		return nil
+	case 1: // one statement is atomic on its own
+		err = recordPresence(ctx, s.db, changes[0])
+	default:
+		err = s.db.Tx(ctx, func(tx DB) error {
+			for _, c := range changes {
+				if err := recordPresence(ctx, tx, c); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("record presence: %w", err)
+	}
+	return nil
+}
+
+// recordPresence applies one change on db; no matching row is not an error.
+func recordPresence(ctx context.Context, db DB, c registry.PresenceChange) error {
+	var err error
+	if c.Online {
+		_, err = db.Exec(ctx, recordConnectSQL, append([]any{c.ProductID, c.Name}, connectArgs(c.Presence)...)...)
+	} else {
+		_, err = db.Exec(ctx, recordDisconnectSQL, c.ProductID, c.Name, millis(c.At))
+	}
+	if err != nil {
+		return fmt.Errorf("%s/%s: %w", c.ProductID, c.Name, err)
+	}
+	return nil
 }
 
 // ResetPresence marks every online device offline at the given time.

@@ -3,8 +3,11 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -194,6 +197,126 @@ func testPresence(t *testing.T, s registry.Store) {
 
 	wantErr(t, "connect missing", s.RecordConnect(ctx, "PRODUCT01", "nope", first), registry.ErrDeviceNotFound)
 	wantErr(t, "disconnect missing", s.RecordDisconnect(ctx, "PRODUCT01", "nope", at(1)), registry.ErrDeviceNotFound)
+
+	testRecordPresence(t, s)
+}
+
+// testRecordPresence checks that a RecordPresence batch ends where the same
+// changes made one by one with RecordConnect and RecordDisconnect end, and
+// that changes of unknown devices are skipped. It needs seed's PRODUCT01.
+func testRecordPresence(t *testing.T, s registry.Store) {
+	ctx := context.Background()
+	conn := func(name string, minute int, ip string) registry.PresenceChange {
+		return registry.PresenceChange{ProductID: "PRODUCT01", Name: name, Online: true,
+			Presence: registry.Presence{LastLogin: at(minute), ClientIP: ip, ProtocolLevel: 4, KeepAlive: 60}}
+	}
+	disc := func(name string, minute int) registry.PresenceChange {
+		return registry.PresenceChange{ProductID: "PRODUCT01", Name: name, At: at(minute)}
+	}
+	online := func(first, login int, ip string) registry.Presence {
+		return registry.Presence{Online: true, FirstOnline: at(first), LastLogin: at(login), ClientIP: ip,
+			ProtocolLevel: 4, KeepAlive: 60}
+	}
+	offline := func(first, login, logout int, ip string) registry.Presence {
+		p := online(first, login, ip)
+		p.Online, p.LastLogout = false, at(logout)
+		return p
+	}
+	var many []registry.PresenceChange
+	manyWant := map[string]registry.Presence{}
+	for i := range 100 {
+		name := fmt.Sprintf("m%03d", i)
+		many = append(many, conn(name, i, "192.0.2.7"))
+		manyWant[name] = online(i, i, "192.0.2.7")
+	}
+
+	tests := []struct {
+		name    string
+		devices []string                  // created before
+		prior   []registry.PresenceChange // applied one by one before
+		batch   []registry.PresenceChange
+		want    map[string]registry.Presence
+	}{
+		{"empty", nil, nil, nil, nil},
+		{"connect", []string{"a"}, nil, []registry.PresenceChange{conn("a", 10, "192.0.2.1")},
+			map[string]registry.Presence{"a": online(10, 10, "192.0.2.1")}},
+		{"connect then disconnect ends offline", []string{"a"}, nil,
+			[]registry.PresenceChange{conn("a", 10, "192.0.2.1"), disc("a", 11)},
+			map[string]registry.Presence{"a": offline(10, 10, 11, "192.0.2.1")}},
+		{"disconnect then connect ends online", []string{"a"},
+			[]registry.PresenceChange{conn("a", 5, "192.0.2.1")},
+			[]registry.PresenceChange{disc("a", 10), conn("a", 11, "192.0.2.2")},
+			map[string]registry.Presence{"a": {Online: true, FirstOnline: at(5), LastLogin: at(11),
+				LastLogout: at(10), ClientIP: "192.0.2.2", ProtocolLevel: 4, KeepAlive: 60}}},
+		{"takeover keeps the last connection", []string{"a"}, nil,
+			[]registry.PresenceChange{conn("a", 10, "192.0.2.1"), conn("a", 12, "192.0.2.2")},
+			map[string]registry.Presence{"a": online(10, 12, "192.0.2.2")}},
+		{"first online is kept", []string{"a"},
+			[]registry.PresenceChange{conn("a", 5, "192.0.2.1"), disc("a", 6)},
+			[]registry.PresenceChange{{ProductID: "PRODUCT01", Name: "a", Online: true,
+				Presence: registry.Presence{FirstOnline: at(30), LastLogin: at(31), ClientIP: "192.0.2.3"}}},
+			map[string]registry.Presence{"a": {Online: true, FirstOnline: at(5), LastLogin: at(31),
+				LastLogout: at(6), ClientIP: "192.0.2.3"}}},
+		{"first online from the caller when unset", []string{"a"}, nil,
+			[]registry.PresenceChange{{ProductID: "PRODUCT01", Name: "a", Online: true,
+				Presence: registry.Presence{FirstOnline: at(3), LastLogin: at(31)}}},
+			map[string]registry.Presence{"a": {Online: true, FirstOnline: at(3), LastLogin: at(31)}}},
+		{"unknown devices are skipped", []string{"a", "b"}, nil,
+			[]registry.PresenceChange{conn("gone", 9, "192.0.2.9"), conn("a", 10, "192.0.2.1"),
+				disc("gone", 11), conn("b", 12, "192.0.2.2"), disc("a", 13),
+				{ProductID: "NOPRODUCT0", Name: "a", Online: true, Presence: registry.Presence{LastLogin: at(14)}}},
+			map[string]registry.Presence{"a": offline(10, 10, 13, "192.0.2.1"), "b": online(12, 12, "192.0.2.2")}},
+		{"many devices", slices.Collect(maps.Keys(manyWant)), nil, many, manyWant},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// The batch runs on devices "b<i>-<name>", the same changes one
+			// by one on "s<i>-<name>"; both must end as tc.want.
+			rename := func(prefix string, cs []registry.PresenceChange) []registry.PresenceChange {
+				out := slices.Clone(cs)
+				for j := range out {
+					if out[j].ProductID == "PRODUCT01" && out[j].Name != "gone" {
+						out[j].Name = fmt.Sprintf("%s%d-%s", prefix, i, out[j].Name)
+					}
+				}
+				return out
+			}
+			oneByOne := func(cs []registry.PresenceChange) {
+				t.Helper()
+				for _, c := range cs {
+					var err error
+					if c.Online {
+						err = s.RecordConnect(ctx, c.ProductID, c.Name, c.Presence)
+					} else {
+						err = s.RecordDisconnect(ctx, c.ProductID, c.Name, c.At)
+					}
+					if err != nil && !errors.Is(err, registry.ErrDeviceNotFound) {
+						t.Fatal(err)
+					}
+				}
+			}
+			for _, prefix := range []string{"b", "s"} {
+				for _, name := range tc.devices {
+					mustNil(t, s.CreateDevice(ctx, device("PRODUCT01", fmt.Sprintf("%s%d-%s", prefix, i, name), 0)))
+				}
+				oneByOne(rename(prefix, tc.prior))
+			}
+			mustNil(t, s.RecordPresence(ctx, rename("b", tc.batch)))
+			oneByOne(rename("s", tc.batch))
+
+			for _, prefix := range []string{"b", "s"} {
+				for name, want := range tc.want {
+					d, err := s.GetDevice(ctx, "PRODUCT01", fmt.Sprintf("%s%d-%s", prefix, i, name))
+					mustNil(t, err)
+					if d.Presence != want {
+						t.Errorf("%s%d-%s = %+v, want %+v", prefix, i, name, d.Presence, want)
+					}
+				}
+			}
+		})
+	}
+	_, err := s.GetDevice(ctx, "PRODUCT01", "gone")
+	wantErr(t, "batch created a device", err, registry.ErrDeviceNotFound)
 }
 
 func testDeviceStats(t *testing.T, s registry.Store) {
@@ -292,6 +415,12 @@ func testConcurrentWrites(t *testing.T, s registry.Store) {
 					return err
 				}
 				if err := s.RecordDisconnect(ctx, "PRODUCT01", name, at(i)); err != nil {
+					return err
+				}
+				if err := s.RecordPresence(ctx, []registry.PresenceChange{
+					{ProductID: "PRODUCT01", Name: name, Online: true, Presence: registry.Presence{LastLogin: at(i)}},
+					{ProductID: "PRODUCT01", Name: name, At: at(i)},
+				}); err != nil {
 					return err
 				}
 			}
