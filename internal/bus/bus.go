@@ -211,6 +211,15 @@ func (b *Bus) provision(ctx context.Context, o Options) error {
 	b.homes = &SessionNodes{kv: homes}
 	b.sessions = &Sessions{kv: sessions}
 	b.offline = &OfflineQueue{js: b.js, stream: stream}
+	if o.URL == "" {
+		// The embedded server belongs to this process alone: no other node
+		// enqueues, so the queue may index its clients.
+		ix, err := newQueueIndex(ctx, stream)
+		if err != nil {
+			return err
+		}
+		b.offline.index = ix
+	}
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -31,6 +32,67 @@ const (
 type OfflineQueue struct {
 	js     jetstream.JetStream
 	stream jetstream.Stream
+	// index, when not nil, knows every client that may have queued
+	// messages, so that Purge can skip the server for the others (every
+	// CONNECT of a clean session purges). Only a queue whose stream no
+	// other process writes may keep one: the embedded server's.
+	index *queueIndex
+}
+
+// queueIndex is the set of offline subjects that may hold messages. An
+// entry may outlive its messages (delivered, expired): Purge then asks the
+// server once and drops it. A subject never misses from it while it holds
+// messages written through this process.
+type queueIndex struct {
+	mu   sync.Mutex
+	subj map[string]uint64 // subject -> generation of its last Enqueue
+	gen  uint64
+}
+
+// newQueueIndex reads the subjects that hold messages now.
+func newQueueIndex(ctx context.Context, stream jetstream.Stream) (*queueIndex, error) {
+	info, err := stream.Info(ctx, jetstream.WithSubjectFilter(offlinePrefix+">"))
+	if err != nil {
+		return nil, fmt.Errorf("bus: offline subjects: %w", err)
+	}
+	ix := &queueIndex{subj: make(map[string]uint64, len(info.State.Subjects))}
+	for s, n := range info.State.Subjects {
+		if n > 0 {
+			ix.subj[s] = 0
+		}
+	}
+	return ix, nil
+}
+
+func (ix *queueIndex) add(subj string) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.gen++
+	ix.subj[subj] = ix.gen
+}
+
+// lookup reports whether subj may hold messages, and the generation to
+// pass to purged.
+func (ix *queueIndex) lookup(subj string) (uint64, bool) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	g, ok := ix.subj[subj]
+	return g, ok
+}
+
+// purged forgets subj unless a message was enqueued since gen was read.
+func (ix *queueIndex) purged(subj string, gen uint64) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if g, ok := ix.subj[subj]; ok && g == gen {
+		delete(ix.subj, subj)
+	}
+}
+
+func (ix *queueIndex) len() int {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return len(ix.subj)
 }
 
 func offlineSubject(clientID string) (string, error) {
@@ -52,6 +114,9 @@ func (q *OfflineQueue) Enqueue(ctx context.Context, clientID, topic string, payl
 	}
 	if qos > 2 {
 		return fmt.Errorf("bus: enqueue for %q: invalid qos %d", clientID, qos)
+	}
+	if q.index != nil {
+		q.index.add(subj) // before the write: a Purge meanwhile must not skip it
 	}
 	msg := &nats.Msg{Subject: subj, Header: nats.Header{}, Data: payload}
 	setTopicHeader(msg.Header, topic)
@@ -116,14 +181,25 @@ func (q *OfflineQueue) Delete(ctx context.Context, clientID string, seq uint64) 
 	return nil
 }
 
-// Purge removes every queued message of clientID.
+// Purge removes every queued message of clientID. With an index, a client
+// with nothing queued costs no request to the server.
 func (q *OfflineQueue) Purge(ctx context.Context, clientID string) error {
 	subj, err := offlineSubject(clientID)
 	if err != nil {
 		return fmt.Errorf("bus: purge: %w", err)
 	}
+	var gen uint64
+	if q.index != nil {
+		var ok bool
+		if gen, ok = q.index.lookup(subj); !ok {
+			return nil
+		}
+	}
 	if err := q.stream.Purge(ctx, jetstream.WithPurgeSubject(subj)); err != nil {
 		return fmt.Errorf("bus: purge %q: %w", clientID, err)
+	}
+	if q.index != nil {
+		q.index.purged(subj, gen)
 	}
 	return nil
 }

@@ -274,3 +274,76 @@ func TestOfflineManyClientsNoConsumers(t *testing.T) {
 		t.Errorf("msgs = %d, subjects = %d; want %d each", info.State.Msgs, info.State.NumSubjects, clients/2)
 	}
 }
+
+// TestOfflineIndex: the embedded bus indexes the clients with queued
+// messages, so that purging a client with none asks nobody; the index is
+// rebuilt from the stream when the bus reopens, so that a purge after a
+// restart still removes what was queued before it.
+func TestOfflineIndex(t *testing.T) {
+	dir := t.TempDir()
+	ctx := testCtx(t)
+	b, err := Open(ctx, Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := b.OfflineQueue()
+	if q.index == nil {
+		t.Fatal("embedded bus: no index")
+	}
+	for _, c := range []string{"a", "b"} {
+		if err := q.Enqueue(ctx, c, "t/"+c, []byte("x"), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := q.index.len(); n != 2 {
+		t.Fatalf("index holds %d clients, want 2", n)
+	}
+	if err := q.Purge(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Purge(ctx, "nobody"); err != nil {
+		t.Fatal(err)
+	}
+	if n := q.index.len(); n != 1 {
+		t.Fatalf("index holds %d clients after purging a, want 1", n)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	b = openTest(t, Options{DataDir: dir})
+	q = b.OfflineQueue()
+	if n := q.index.len(); n != 1 {
+		t.Fatalf("reopened index holds %d clients, want 1 (b)", n)
+	}
+	if n, err := q.Len(ctx, "b"); err != nil || n != 1 {
+		t.Fatalf("Len(b) = %d, %v; want 1", n, err)
+	}
+	if err := q.Purge(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := q.Len(ctx, "b"); err != nil || n != 0 {
+		t.Fatalf("Len(b) after purge = %d, %v; want 0", n, err)
+	}
+}
+
+// TestQueueIndexKeepsEnqueuedDuringPurge: a message enqueued while a purge
+// runs keeps its client in the index.
+func TestQueueIndexKeepsEnqueuedDuringPurge(t *testing.T) {
+	ix := &queueIndex{subj: map[string]uint64{}}
+	ix.add("s")
+	gen, ok := ix.lookup("s")
+	if !ok {
+		t.Fatal("added subject not found")
+	}
+	ix.add("s") // enqueued while the purge ran
+	ix.purged("s", gen)
+	if _, ok := ix.lookup("s"); !ok {
+		t.Fatal("subject forgotten although a message was enqueued during the purge")
+	}
+	gen, _ = ix.lookup("s")
+	ix.purged("s", gen)
+	if _, ok := ix.lookup("s"); ok {
+		t.Fatal("subject kept after a purge with nothing enqueued meanwhile")
+	}
+}
