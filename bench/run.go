@@ -29,6 +29,7 @@ type params struct {
 	controls    int           // ControlDeviceData calls under load
 	reconnects  int           // reconnect storm: devices with persistent sessions (0: skipped)
 	keep        bool          // keep the temporary directory
+	profileDir  string        // write CPU/heap profiles of the Thingo process here ("": none)
 }
 
 // Limits keep a run bounded.
@@ -54,6 +55,7 @@ func parseFlags(args []string, stderr io.Writer) (options, params, error) {
 	fs.IntVar(&p.controls, "controls", 200, "control round trips under load (quick: 20)")
 	fs.IntVar(&p.reconnects, "reconnects", 10000, "reconnect storm: devices with 10 queued QoS 1 messages each, all reconnecting at once (0 skips; quick: 0)")
 	fs.BoolVar(&p.keep, "keep", false, "keep the temporary directory (logs, Thingo data)")
+	fs.StringVar(&p.profileDir, "profile", "", "write CPU profiles of the Thingo process per scenario and a heap profile of the idle connections to this directory")
 	fs.StringVar(&o.out, "out", "", "update this Markdown file (e.g. docs/benchmarks.md) with the results")
 	fs.StringVar(&o.checkPath, "check", "", "fail if a ratio is worse than half of the one recorded in this JSON file")
 	fs.StringVar(&o.recordPath, "record", "", "write the measured ratios to this JSON file (a baseline for --check)")
@@ -128,7 +130,20 @@ func runAll(ctx context.Context, p params, log io.Writer) ([]row, error) {
 		return nil, fmt.Errorf("log file: %w", err)
 	}
 	defer logw.Close()
-	th, err := startThingo(ctx, bin, dir, logw)
+	var extra []string
+	var prof *profiler
+	if p.profileDir != "" {
+		pp, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(p.profileDir, 0o755); err != nil {
+			return nil, fmt.Errorf("profile dir: %w", err)
+		}
+		extra = []string{"--pprof-addr", fmt.Sprintf("127.0.0.1:%d", pp)}
+		prof = &profiler{base: fmt.Sprintf("http://127.0.0.1:%d/debug/pprof", pp), dir: p.profileDir, log: log}
+	}
+	th, err := startThingo(ctx, bin, dir, logw, extra...)
 	if err != nil {
 		return nil, err
 	}
@@ -168,12 +183,20 @@ func runAll(ctx context.Context, p params, log io.Writer) ([]row, error) {
 			return connectResult{}, 0, err
 		}
 		logf(log, "%s: connect storm of %d clients", s.name, len(cs))
+		wait := func() {}
+		if s == th {
+			wait = prof.cpu(ctx, "connect", 5*time.Second)
+		}
 		f, res := connectStorm(ctx, s.addr, cs, p.concurrency)
 		defer f.disconnect()
+		wait()
 		if res.failed > 0 {
 			return res, 0, fmt.Errorf("%s: %d of %d connects failed: %w", s.name, res.failed, len(cs), res.firstErr)
 		}
 		kib, err := idleMemory(ctx, s, before, res.ok, p.hold)
+		if s == th {
+			prof.heap(ctx, "idle")
+		}
 		return res, kib, err
 	}
 	tRes, tMem, err := storm(th, tc)
@@ -200,7 +223,9 @@ func runAll(ctx context.Context, p params, log io.Writer) ([]row, error) {
 	reporters, ctl := cs[:p.pubs], cs[p.pubs]
 
 	logf(log, "thingo: report throughput, %d devices, %v", p.pubs, p.duration)
+	wait := prof.cpu(ctx, "throughput", p.duration)
 	tThr := thingoReports(ctx, reporters, p.duration, 0)
+	wait()
 	logf(log, "mosquitto: forwarding throughput, %d publishers, %v", p.pubs, p.duration)
 	mThr, err := mosquittoForward(ctx, mq.addr, p.pubs, p.duration, 0)
 	if err != nil {
@@ -225,7 +250,9 @@ func runAll(ctx context.Context, p params, log io.Writer) ([]row, error) {
 		r, err := controlRoundTrips(loadCtx, api, ctl, ctlDev, p.controls)
 		ctlc <- ctlOut{r, err}
 	}()
+	wait = prof.cpu(ctx, "latency", p.duration)
 	tLat := thingoReports(ctx, reporters, p.duration, p.rate)
+	wait()
 	stopLoad()
 	co := <-ctlc
 	if co.err != nil && !errors.Is(co.err, context.Canceled) {

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// profiler fetches CPU and heap profiles of the Thingo process from its
+// --pprof-addr listener into a directory (--profile), one file per
+// scenario, so that what limits a figure can be read from the run that
+// measured it. A nil profiler does nothing.
+type profiler struct {
+	base string // http://127.0.0.1:port/debug/pprof
+	dir  string
+	log  io.Writer
+}
+
+// cpu starts a CPU profile of d seconds (rounded up) named name and returns
+// a function that waits for it to be written. Errors are logged, not
+// returned: a missing profile must not fail the measurement it accompanies.
+func (p *profiler) cpu(ctx context.Context, name string, d time.Duration) (wait func()) {
+	if p == nil {
+		return func() {}
+	}
+	secs := int((d + time.Second - 1) / time.Second)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.fetch(ctx, fmt.Sprintf("%s/profile?seconds=%d", p.base, secs), name+".cpu.pprof", time.Duration(secs+30)*time.Second)
+	}()
+	return func() { <-done }
+}
+
+// heap writes the heap profile now, its text form, which ends with the
+// runtime's memory statistics (stacks, heap in use, released to the OS),
+// and the goroutines grouped by stack.
+func (p *profiler) heap(ctx context.Context, name string) {
+	if p == nil {
+		return
+	}
+	p.fetch(ctx, p.base+"/heap", name+".heap.pprof", 30*time.Second)
+	p.fetch(ctx, p.base+"/heap?debug=1", name+".heap.txt", 30*time.Second)
+	p.fetch(ctx, p.base+"/goroutine?debug=1", name+".goroutines.txt", 30*time.Second)
+}
+
+func (p *profiler) fetch(ctx context.Context, url, file string, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	err := func() error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s: %s", url, resp.Status)
+		}
+		path := filepath.Join(p.dir, file)
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(f, resp.Body); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+		logf(p.log, "profile written: %s", path)
+		return nil
+	}()
+	if err != nil {
+		logf(p.log, "profile %s not written: %v", file, err)
+	}
+}
