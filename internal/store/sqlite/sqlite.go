@@ -50,7 +50,8 @@ var _ registry.Store = (*Store)(nil)
 // Store is a registry.Store in a SQLite database file.
 type Store struct {
 	*sqlstore.Store
-	db *poolDB
+	db   *poolDB
+	ckpt *checkpointer
 }
 
 // Open opens (creating if needed) the SQLite database at path, a file system
@@ -66,7 +67,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	// temp_store(MEMORY): multi-row INSERTs keep their statement journal in
 	// memory instead of a temporary file.
-	write, err := openDB(ctx, path, slices.Concat(pragmas, []string{"journal_mode(WAL)", "temp_store(MEMORY)"}), url.Values{"_txlock": {"immediate"}})
+	write, err := openDB(ctx, path, slices.Concat(pragmas, []string{"journal_mode(WAL)", "temp_store(MEMORY)",
+		fmt.Sprintf("wal_autocheckpoint(%d)", autoCheckpointPages)}), url.Values{"_txlock": {"immediate"}})
 	if err != nil {
 		return nil, err
 	}
@@ -84,8 +86,17 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
 
+	ckptDB, err := openDB(ctx, path, pragmas, nil)
+	if err != nil {
+		_ = write.Close()
+		_ = read.Close()
+		return nil, err
+	}
+	ckptDB.SetMaxOpenConns(1)
+	ckptDB.SetMaxIdleConns(1)
+
 	db := &poolDB{write: write, read: read}
-	s := &Store{db: db}
+	s := &Store{db: db, ckpt: startCheckpointer(ckptDB, checkpointEvery)}
 	migrations, err := Migrations()
 	if err != nil {
 		_ = s.Close()
@@ -125,9 +136,9 @@ func openDB(ctx context.Context, path string, pragmas []string, extra url.Values
 	return db, nil
 }
 
-// Close closes both connection pools.
+// Close stops the checkpoints and closes the connection pools.
 func (s *Store) Close() error {
-	return errors.Join(s.db.close(), s.db.read.Close(), s.db.write.Close())
+	return errors.Join(s.ckpt.stop(), s.db.close(), s.db.read.Close(), s.db.write.Close())
 }
 
 // maxCachedStmts bounds the prepared statements kept per store and pool.
