@@ -112,7 +112,7 @@ func (b *Broker) deliverLocal(ctx context.Context, productID, deviceName, topic 
 	if !ok {
 		return 0, ErrDeviceOffline
 	}
-	_, subscribed := b.srv.Topics.Subscribers(topic).Subscriptions[clientID]
+	subscribed := isSubscribed(b.srv, cl, topic)
 	queueable := qos == 1 && !cl.Properties.Clean && b.deps.Queue != nil
 	online := !cl.Closed() && b.connOf(cl) != nil
 	if !online {
@@ -381,4 +381,16 @@ func (b *Broker) finishDrain(ctx context.Context, d *drain) (bool, error) {
 		return true, nil
 	}
 	return false, nil
+}
+
+// isSubscribed reports whether cl has a subscription matching topic. A
+// device subscribes to its downlink topics exactly, so its own
+// subscriptions are looked up first; only a wildcard filter needs the walk
+// of the topic index (which builds the topic's whole subscriber set).
+func isSubscribed(srv *mqtt.Server, cl *mqtt.Client, topic string) bool {
+	if _, ok := cl.State.Subscriptions.Get(topic); ok {
+		return true
+	}
+	_, ok := srv.Topics.Subscribers(topic).Subscriptions[cl.ID]
+	return ok
 }

@@ -151,6 +151,20 @@ func TestDeliverOnline(t *testing.T) {
 	}
 }
 
+// TestDeliverWildcardSubscription: a device subscribed through a wildcard
+// filter (allowed by its ACL) is subscribed to the topic it matches.
+func TestDeliverWildcardSubscription(t *testing.T) {
+	tb := startBroker(t, Options{}, Deps{Queue: &memQueue{}})
+	col := &collector{}
+	c := mustDial(t, clientOpts{url: tb.url(ListenerTCP), dn: "wild", clean: true})
+	wait(t, c.Subscribe("$thing/down/+/"+testPID+"/wild", 1, col.handle))
+	got, err := tb.Deliver(context.Background(), testPID, "wild", downTopic("wild"), []byte("w"), 1)
+	if err != nil || got != Delivered {
+		t.Fatalf("Deliver = %v, %v; want delivered", got, err)
+	}
+	col.waitN(t, 1)
+}
+
 // persistentDevice connects with CleanSession=0, subscribes and disconnects.
 func persistentDevice(t *testing.T, tb *testBroker, dn string) {
 	t.Helper()
