@@ -33,6 +33,14 @@ type Config struct {
 	// writer is free), BatchItems its size cap (0: DefaultBatchItems).
 	BatchDelay time.Duration
 	BatchItems int
+	// CompactInterval and CompactRows tune the compaction of staged
+	// reports (Store.CompactReports), which the group-commit writer runs
+	// between batches: when CompactInterval (0: DefaultCompactInterval) has
+	// passed since the last compaction and reports were written since, or
+	// as soon as more than CompactRows (0: DefaultCompactRows) were. Run
+	// compacts what is left when it stops.
+	CompactInterval time.Duration
+	CompactRows     int
 	// ActionTimeout bounds CallAction with wait (0: 5 s).
 	ActionTimeout time.Duration
 	// ControlObserver, if set, is called by Control after it has stored a
@@ -104,15 +112,22 @@ func NewService(cfg Config) (*Service, error) {
 		items = DefaultBatchItems
 	}
 	s.w = newWriter(cfg.Store, delay, items)
-	s.w.recs, s.w.keep = s.recs, cfg.RawKeep
+	s.w.recs, s.w.keep, s.w.log = s.recs, cfg.RawKeep, s.log
+	if cfg.CompactInterval > 0 {
+		s.w.compaction.every = cfg.CompactInterval
+	}
+	if cfg.CompactRows > 0 {
+		s.w.compaction.rows = cfg.CompactRows
+	}
 	if s.w.keep <= 0 {
 		s.w.keep = DefaultRawKeep
 	}
 	return s, nil
 }
 
-// Run group-commits writes and enforces retention until ctx ends; then it
-// commits the writes still queued and returns.
+// Run group-commits writes, compacts staged reports and enforces retention
+// until ctx ends; then it commits the writes still queued, compacts what is
+// staged and returns.
 func (s *Service) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	if s.retention > 0 {

@@ -9,12 +9,20 @@ import (
 )
 
 // fakeStore keeps models and counts batches; WriteBatch fails for batches
-// containing an event with id "bad".
+// containing an event with id "bad". Reports are staged (counted) until
+// CompactReports moves them.
 type fakeStore struct {
 	mu      sync.Mutex
 	models  map[string][]string
 	batches []Batch
 	cutoff  time.Time
+
+	staged    int      // reports written and not compacted
+	compacted int      // reports compacted
+	ops       []string // "write" and "compact", in call order
+	// compactErr, if set, is called by CompactReports; an error it returns
+	// fails the compaction (nothing moves).
+	compactErr func() error
 }
 
 func newFakeStore() *fakeStore { return &fakeStore{models: map[string][]string{}} }
@@ -44,8 +52,41 @@ func (f *fakeStore) WriteBatch(_ context.Context, b Batch) error {
 	}
 	f.mu.Lock()
 	f.batches = append(f.batches, b)
+	f.staged += len(b.Reports)
+	f.ops = append(f.ops, "write")
 	f.mu.Unlock()
 	return nil
+}
+
+func (f *fakeStore) CompactReports(_ context.Context, limit int) (int, error) {
+	f.mu.Lock()
+	hook := f.compactErr
+	f.ops = append(f.ops, "compact")
+	f.mu.Unlock()
+	if hook != nil {
+		if err := hook(); err != nil {
+			return 0, err
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := min(limit, f.staged)
+	f.staged -= n
+	f.compacted += n
+	return n, nil
+}
+
+// compactions returns the number of CompactReports calls.
+func (f *fakeStore) compactions() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, op := range f.ops {
+		if op == "compact" {
+			n++
+		}
+	}
+	return n
 }
 
 func (f *fakeStore) LatestValues(context.Context, string, string) ([]PropertyValue, error) {

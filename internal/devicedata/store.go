@@ -3,7 +3,9 @@
 // (desired) control, device info, property and event history, and action
 // calls. Writes from devices are group-committed: a goroutine collects them
 // for a few milliseconds and writes one transaction, and a caller learns that
-// its write is durable only once that transaction committed.
+// its write is durable only once that transaction committed. The store
+// stages property reports (cheap to commit) and the same goroutine compacts
+// them into history and latest values between batches.
 package devicedata
 
 import (
@@ -158,8 +160,16 @@ type Store interface {
 	LatestModel(ctx context.Context, productID string) (ModelRecord, error)
 
 	// WriteBatch applies b in one transaction. A report value replaces the
-	// latest value only if it is not older than it.
+	// latest value only if it is not older than it. Reports may be staged
+	// (committed, and visible to every read, but not compacted yet).
 	WriteBatch(ctx context.Context, b Batch) error
+	// CompactReports moves up to limit of the oldest staged reports into
+	// the history and the latest values, in one transaction, and returns how
+	// many it moved: fewer than limit when no more were staged. Reads give
+	// the same answers before and after. It may run concurrently with
+	// writes, reads and other compactions (of other nodes); each staged
+	// report is moved once.
+	CompactReports(ctx context.Context, limit int) (moved int, err error)
 
 	// LatestValues returns the latest reported values of a device, by id.
 	LatestValues(ctx context.Context, productID, deviceName string) ([]PropertyValue, error)

@@ -2,6 +2,7 @@ package devicedata
 
 import (
 	"context"
+	"log/slog"
 	"runtime"
 	"sync"
 	"time"
@@ -16,6 +17,25 @@ const (
 	DefaultBatchItems = 500
 )
 
+// Defaults of the compaction of staged reports (Store.CompactReports): the
+// writer compacts when DefaultCompactInterval has passed since the last
+// compaction and reports were written since, or as soon as more than
+// DefaultCompactRows reports were.
+const (
+	DefaultCompactInterval = time.Second
+	DefaultCompactRows     = 5000
+)
+
+// compactChunk is the limit of one CompactReports call. Queued writes are
+// committed between chunks, so a chunk is what a write may wait for: a
+// 5000-row chunk took 45 – 55 ms here (100 devices, five values), 500 rows
+// keep that wait near 5 ms (the p99 of the report path).
+const compactChunk = 500
+
+// compactTimeout bounds one chunk, and the compaction of what is left at
+// shutdown as a whole.
+const compactTimeout = 30 * time.Second
+
 type writeReq struct {
 	b    Batch
 	done func(error)
@@ -24,6 +44,9 @@ type writeReq struct {
 // writer group-commits batches: it waits for a first write, collects more
 // for up to delay or until items rows are pending, writes them in one
 // transaction and then calls every done callback with the outcome.
+//
+// Between batches it compacts the staged reports (see compaction), so a
+// compaction never competes with this process's writes for the database.
 type writer struct {
 	store Store
 	recs  RecordStore // nil: Raw and Replies are dropped
@@ -31,6 +54,9 @@ type writer struct {
 	in    chan writeReq
 	delay time.Duration
 	items int
+	log   *slog.Logger
+
+	compaction compaction // used by run's goroutine only
 
 	mu     sync.RWMutex // submit holds it shared; closing takes it exclusively
 	closed bool
@@ -48,7 +74,11 @@ type notice struct {
 }
 
 func newWriter(store Store, delay time.Duration, items int) *writer {
-	return &writer{store: store, in: make(chan writeReq, 4*items), delay: delay, items: items}
+	return &writer{
+		store: store, in: make(chan writeReq, 4*items), delay: delay, items: items,
+		log:        slog.New(slog.DiscardHandler),
+		compaction: compaction{every: DefaultCompactInterval, rows: DefaultCompactRows},
+	}
 }
 
 // submit queues b; done is called once, after the commit (or failure). It
@@ -68,7 +98,8 @@ func (w *writer) submit(ctx context.Context, b Batch, done func(error)) error {
 }
 
 // close refuses further writes, committing queued ones meanwhile so that
-// submitters blocked on a full queue get through, then commits the rest.
+// submitters blocked on a full queue get through, then commits the rest
+// and compacts every staged report.
 func (w *writer) close() {
 	for !w.mu.TryLock() {
 		w.drain()
@@ -77,6 +108,7 @@ func (w *writer) close() {
 	w.closed = true
 	w.mu.Unlock()
 	w.drain()
+	w.compactRest()
 }
 
 // run writes batches until ctx ends, then writes what is still queued and
@@ -101,11 +133,12 @@ func (w *writer) run(ctx context.Context) {
 	}()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	compactTimer := time.NewTimer(time.Hour)
+	compactTimer.Stop()
+	w.compaction.start(time.Now())
 	for {
-		var first writeReq
-		select {
-		case first = <-w.in:
-		case <-ctx.Done():
+		first, ok := w.next(ctx, compactTimer)
+		if !ok {
 			w.close()
 			return
 		}
@@ -140,6 +173,40 @@ func (w *writer) run(ctx context.Context) {
 		}
 		timer.Stop()
 		w.commit(reqs)
+	}
+}
+
+// next returns the first write of the next batch, or false once ctx has
+// ended. While a compaction is due it runs a chunk at a time, returning
+// the writes that queued meanwhile before the next chunk; t wakes it when
+// the compaction interval ends.
+func (w *writer) next(ctx context.Context, t *time.Timer) (writeReq, bool) {
+	for {
+		if w.compaction.due(time.Now()) {
+			w.compactOnce()
+			select {
+			case r := <-w.in:
+				return r, true
+			case <-ctx.Done():
+				return writeReq{}, false
+			default:
+				continue
+			}
+		}
+		var wake <-chan time.Time
+		if at, ok := w.compaction.wakeAt(); ok {
+			t.Reset(time.Until(at))
+			wake = t.C
+		}
+		select {
+		case r := <-w.in:
+			t.Stop()
+			return r, true
+		case <-wake:
+		case <-ctx.Done():
+			t.Stop()
+			return writeReq{}, false
+		}
 	}
 }
 
@@ -178,6 +245,11 @@ func (w *writer) commit(reqs []writeReq) {
 			for i, r := range reqs {
 				errs[i] = w.write(r.b)
 			}
+		}
+	}
+	for i, r := range reqs {
+		if errs[i] == nil {
+			w.compaction.written(len(r.b.Reports))
 		}
 	}
 	if w.notify != nil {

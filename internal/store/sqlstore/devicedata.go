@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/thingo-iot/thingo/internal/devicedata"
@@ -140,28 +142,48 @@ func applyControl(ctx context.Context, tx DB, c devicedata.ControlChange) error 
 	return nil
 }
 
-// LatestValues returns the latest reported values of a device, by id.
+// LatestValues returns the latest reported values of a device, by id: the
+// stored latest values merged with the device's staged reports, as the
+// compaction will merge them. One statement reads both tables, so that a
+// compaction running meanwhile is seen either entirely or not at all.
 func (s *Store) LatestValues(ctx context.Context, productID, deviceName string) ([]devicedata.PropertyValue, error) {
-	rows, err := s.db.Query(ctx, `SELECT property_id, value, updated_at FROM device_properties
-		WHERE product_id = $1 AND device_name = $2 ORDER BY property_id`, productID, deviceName)
+	// id is 0 for a stored latest value; value is params for a staged report.
+	rows, err := s.db.Query(ctx, `SELECT 0, property_id, value, updated_at FROM device_properties
+			WHERE product_id = $1 AND device_name = $2
+		UNION ALL
+		SELECT id, '', params, ts FROM report_log WHERE product_id = $1 AND device_name = $2`,
+		productID, deviceName)
 	if err != nil {
 		return nil, fmt.Errorf("latest values of %s/%s: %w", productID, deviceName, err)
 	}
 	defer rows.Close()
-	var out []devicedata.PropertyValue
+	latest := make(map[latestKey]latestValue)
+	var staged []stagedReport
 	for rows.Next() {
-		var v devicedata.PropertyValue
-		var value string
-		var at int64
-		if err := rows.Scan(&v.ID, &value, &at); err != nil {
+		var id, at int64
+		var prop, value string
+		if err := rows.Scan(&id, &prop, &value, &at); err != nil {
 			return nil, fmt.Errorf("latest values of %s/%s: %w", productID, deviceName, err)
 		}
-		v.Value, v.UpdatedAt = json.RawMessage(value), fromMillis(at)
-		out = append(out, v)
+		if id != 0 {
+			staged = append(staged, stagedReport{id: id, productID: productID, deviceName: deviceName, ts: at, params: value})
+			continue
+		}
+		latest[latestKey{productID, deviceName, prop}] = latestValue{value: value, ts: at}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("latest values of %s/%s: %w", productID, deviceName, err)
 	}
+	for k, v := range newestValues(staged) {
+		if old, ok := latest[k]; !ok || v.replaces(old) {
+			latest[k] = v
+		}
+	}
+	out := make([]devicedata.PropertyValue, 0, len(latest))
+	for k, v := range latest {
+		out = append(out, devicedata.PropertyValue{ID: k.propertyID, Value: json.RawMessage(v.value), UpdatedAt: fromMillis(v.ts)})
+	}
+	slices.SortFunc(out, func(a, b devicedata.PropertyValue) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
@@ -251,17 +273,22 @@ func (s *Store) EventHistory(ctx context.Context, q devicedata.EventQuery) ([]de
 	return out, total, nil
 }
 
-// DeleteHistoryBefore deletes property and event history older than t. A
-// report's values count as one row.
+// DeleteHistoryBefore deletes property and event history older than t,
+// staged reports included (their values still count for the latest values).
+// A report's values count as one row.
 func (s *Store) DeleteHistoryBefore(ctx context.Context, t time.Time) (int64, error) {
 	cut := t.UnixMilli()
 	n1, err := s.db.Exec(ctx, `DELETE FROM report_history WHERE ts < $1`, cut)
 	if err != nil {
 		return 0, fmt.Errorf("delete property history: %w", err)
 	}
-	n2, err := s.db.Exec(ctx, `DELETE FROM event_history WHERE ts < $1`, cut)
+	n2, err := s.pruneStaged(ctx, cut)
 	if err != nil {
-		return n1, fmt.Errorf("delete event history: %w", err)
+		return n1, fmt.Errorf("delete staged property history: %w", err)
 	}
-	return n1 + n2, nil
+	n3, err := s.db.Exec(ctx, `DELETE FROM event_history WHERE ts < $1`, cut)
+	if err != nil {
+		return n1 + n2, fmt.Errorf("delete event history: %w", err)
+	}
+	return n1 + n2 + n3, nil
 }

@@ -12,73 +12,40 @@ import (
 	"github.com/thingo-iot/thingo/internal/devicedata"
 )
 
-// Property history is stored as one report_history row per report: params
-// is the report's values as one JSON object, {"id":value,...}, written by
+// Property history is stored as one row per report, staged in report_log
+// and compacted into report_history (reportlog.go): params is the report's
+// values as one JSON object, {"id":value,...}, written by
 // appendReportParams (no spaces, keys in report order). A history query for
-// one property selects the device's rows in the time range whose params
-// contain the key and takes the value out in Go, so the value comes back
-// byte for byte as it was reported.
+// one property selects the device's rows of both tables in the time range
+// whose params contain the key and takes the value out in Go, so the value
+// comes back byte for byte as it was reported.
 
 // maxRowsPerStatement bounds the rows of one multi-row INSERT: 128 rows of 5
 // columns stay far below SQLite's and PostgreSQL's parameter limits.
 const maxRowsPerStatement = 128
 
-// writeReports stores the reported values: one history row per report and
-// the newest value of each property as its latest. It uses multi-row
-// INSERTs of power-of-two row counts, so that a batch costs a few
-// statements and there are few distinct statement texts to prepare (the
-// adapters cache prepared statements by text).
+// writeReports stages the reports: one report_log row each (see
+// reportlog.go; the latest values are applied when the rows are compacted).
+// It uses multi-row INSERTs of power-of-two row counts, so that a batch
+// costs a few statements and there are few distinct statement texts to
+// prepare (the adapters cache prepared statements by text).
 func writeReports(ctx context.Context, tx DB, reports []devicedata.Report) error {
-	type key struct{ pid, dn, id string }
-	type latestValue struct {
-		pid, dn, id string
-		value       json.RawMessage
-		ts          int64
-		order       int
-	}
-	var history [][]any
-	latest := make(map[key]latestValue)
+	var rows [][]any
 	var buf []byte
-	order := 0
 	for _, r := range reports {
 		if len(r.Values) == 0 {
 			continue
 		}
-		ts := millis(r.At)
-		for _, v := range r.Values {
-			k := key{r.ProductID, r.DeviceName, v.ID}
-			if old, ok := latest[k]; !ok || old.ts <= ts {
-				latest[k] = latestValue{r.ProductID, r.DeviceName, v.ID, v.Value, ts, order}
-			}
-			order++
-		}
 		start := len(buf)
 		buf = appendReportParams(buf, r.Values)
-		history = append(history, []any{r.ProductID, r.DeviceName, ts, string(buf[start:])})
+		rows = append(rows, []any{r.ProductID, r.DeviceName, millis(r.At), string(buf[start:])})
 	}
-	if len(history) == 0 {
+	if len(rows) == 0 {
 		return nil
 	}
-	if err := insertRows(ctx, tx, `INSERT INTO report_history (product_id, device_name, ts, params) VALUES `,
-		"", history); err != nil {
-		return fmt.Errorf("property history: %w", err)
-	}
-	// PostgreSQL refuses an upsert that touches one row twice: one row per
-	// property, in the order the values came.
-	vals := make([]latestValue, 0, len(latest))
-	for _, v := range latest {
-		vals = append(vals, v)
-	}
-	slices.SortFunc(vals, func(a, b latestValue) int { return a.order - b.order })
-	rows := make([][]any, len(vals))
-	for i, v := range vals {
-		rows[i] = []any{v.pid, v.dn, v.id, string(v.value), v.ts}
-	}
-	if err := insertRows(ctx, tx, `INSERT INTO device_properties (product_id, device_name, property_id, value, updated_at) VALUES `,
-		` ON CONFLICT (product_id, device_name, property_id) DO UPDATE
-			SET value = excluded.value, updated_at = excluded.updated_at
-			WHERE excluded.updated_at >= device_properties.updated_at`, rows); err != nil {
-		return fmt.Errorf("latest values: %w", err)
+	if err := insertRows(ctx, tx, `INSERT INTO report_log (product_id, device_name, ts, params) VALUES `,
+		"", rows); err != nil {
+		return fmt.Errorf("stage reports: %w", err)
 	}
 	return nil
 }
@@ -199,7 +166,8 @@ func insertRows(ctx context.Context, tx DB, head, tail string, rows [][]any) err
 }
 
 // PropertyHistory returns property history oldest first: the values of
-// q.PropertyID in the device's reports, each report's row id as Seq.
+// q.PropertyID in the device's reports, each report's row id as Seq. Staged
+// and compacted reports are read together, in (ts, id) order.
 func (s *Store) PropertyHistory(ctx context.Context, q devicedata.HistoryQuery) ([]devicedata.HistoryPoint, error) {
 	limit := limitOrMax(q.Limit)
 	cursor := !q.AfterTime.IsZero()
@@ -235,10 +203,21 @@ func (s *Store) PropertyHistory(ctx context.Context, q devicedata.HistoryQuery) 
 
 // historyPage runs one page of a history query, appends the points that
 // hold id to out and moves the cursor to the last row read. It returns the
-// number of rows read.
+// number of rows read. The last argument of w is the page size.
+//
+// The page is read from report_history and report_log in one statement, so
+// that a row the compaction moves meanwhile is seen once. Each table's
+// first rows are selected apart (report_history's through its lookup
+// index) before the union is ordered, so that neither database sorts a
+// device's whole history for one page. Both selects use the same
+// placeholders.
 func (s *Store) historyPage(ctx context.Context, w where, id string, out *[]devicedata.HistoryPoint, afterTS, afterID *int64) (int64, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, ts, params FROM report_history`+w.String()+
-		fmt.Sprintf(` ORDER BY ts, id LIMIT $%d`, len(w.args)), w.args...)
+	page := fmt.Sprintf(` ORDER BY ts, id LIMIT $%d`, len(w.args))
+	rows, err := s.db.Query(ctx,
+		`SELECT id, ts, params FROM (SELECT id, ts, params FROM report_history`+w.String()+page+`) h
+		UNION ALL
+		SELECT id, ts, params FROM (SELECT id, ts, params FROM report_log`+w.String()+page+`) l`+page,
+		w.args...)
 	if err != nil {
 		return 0, err
 	}
@@ -252,12 +231,12 @@ func (s *Store) historyPage(ctx context.Context, w where, id string, out *[]devi
 		}
 		n++
 		*afterTS, *afterID = ts, seq
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal([]byte(params), &obj); err != nil {
+		v, ok, err := paramValue(params, id)
+		if err != nil {
 			return n, fmt.Errorf("report %d: %w", seq, err)
 		}
-		if v, ok := obj[id]; ok {
-			*out = append(*out, devicedata.HistoryPoint{Seq: seq, At: time.UnixMilli(ts).UTC(), Value: v})
+		if ok {
+			*out = append(*out, devicedata.HistoryPoint{Seq: seq, At: time.UnixMilli(ts).UTC(), Value: json.RawMessage(v)})
 		}
 	}
 	return n, rows.Err()

@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) registry.Store) {
 		{"TopicPolicyRename", testTopicPolicyRename},
 		{"ConcurrentWrites", testConcurrentWrites},
 		{"DeviceData", testDeviceData},
+		{"ReportStaging", testReportStaging},
 		{"Dynreg", testDynreg},
 		{"RemoteConfig", testRemoteConfig},
 		{"TWecall", testTWecall},

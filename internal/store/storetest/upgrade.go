@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -74,5 +75,109 @@ func CheckUpgradedHistory(t *testing.T, s devicedata.Store) {
 	mustNil(t, err)
 	if n != 2 {
 		t.Errorf("DeleteHistoryBefore removed %d rows, want the 2 old rows of minute 1", n)
+	}
+}
+
+// OldReport is a report_history row of schema version 9, before reports
+// were staged (migration 0010).
+type OldReport struct {
+	ID                    int64
+	ProductID, DeviceName string
+	TS                    int64 // unix milliseconds
+	Params                string
+}
+
+// OldLatest is a device_properties row of schema version 9.
+type OldLatest struct {
+	ProductID, DeviceName, PropertyID, Value string
+	UpdatedAt                                int64 // unix milliseconds
+}
+
+// OldReports and OldLatestValues are what an adapter's upgrade test inserts
+// into a database migrated up to version 9, before opening it with every
+// migration and calling CheckUpgradedReports. The ids have gaps and the
+// highest is not the newest report's.
+var (
+	OldReports = []OldReport{
+		{3, "PRODUCT01", "dev", 60_000, `{"a":1,"b":"x"}`},
+		{41, "PRODUCT01", "dev", 120_000, `{"a":2}`},
+		{40, "PRODUCT01", "other", 180_000, `{"a":3}`},
+	}
+	OldLatestValues = []OldLatest{
+		{"PRODUCT01", "dev", "a", "2", 120_000},
+		{"PRODUCT01", "dev", "b", `"x"`, 60_000},
+		{"PRODUCT01", "other", "a", "3", 180_000},
+	}
+)
+
+// CheckUpgradedReports checks that a store opened on a database holding
+// OldReports and OldLatestValues answers them as before, stages new reports
+// with ids above the old ones, and compacts them next to the old rows.
+func CheckUpgradedReports(t *testing.T, s devicedata.Store) {
+	t.Helper()
+	ctx := context.Background()
+	ms := func(n int64) time.Time { return time.UnixMilli(n).UTC() }
+	hist := func(device, id string) []devicedata.HistoryPoint {
+		t.Helper()
+		pts, err := s.PropertyHistory(ctx, devicedata.HistoryQuery{ProductID: "PRODUCT01", DeviceName: device,
+			PropertyID: id, From: ms(0), To: ms(1 << 40)})
+		mustNil(t, err)
+		return pts
+	}
+	render := func(pts []devicedata.HistoryPoint) []string {
+		out := []string{}
+		for _, p := range pts {
+			out = append(out, fmt.Sprintf("%d:%s@%d", p.Seq, p.Value, p.At.UnixMilli()))
+		}
+		return out
+	}
+	values := func(device string) []string {
+		t.Helper()
+		vals, err := s.LatestValues(ctx, "PRODUCT01", device)
+		mustNil(t, err)
+		out := []string{}
+		for _, v := range vals {
+			out = append(out, fmt.Sprintf("%s=%s@%d", v.ID, v.Value, v.UpdatedAt.UnixMilli()))
+		}
+		return out
+	}
+	check := func(when string, wantA, wantValues []string) {
+		t.Helper()
+		if got := render(hist("dev", "a")); !slices.Equal(got, wantA) {
+			t.Errorf("%s: history of a = %v, want %v", when, got, wantA)
+		}
+		if got := values("dev"); !slices.Equal(got, wantValues) {
+			t.Errorf("%s: LatestValues = %v, want %v", when, got, wantValues)
+		}
+	}
+	check("upgraded", []string{"3:1@60000", "41:2@120000"}, []string{"a=2@120000", `b="x"@60000`})
+
+	// A newer a and an older b: a replaces the stored value, b does not.
+	mustNil(t, s.WriteBatch(ctx, devicedata.Batch{Reports: []devicedata.Report{
+		{ProductID: "PRODUCT01", DeviceName: "dev", At: ms(240_000), Values: []devicedata.PropertyValue{{ID: "a", Value: json.RawMessage("4")}}},
+		{ProductID: "PRODUCT01", DeviceName: "dev", At: ms(30_000), Values: []devicedata.PropertyValue{{ID: "b", Value: json.RawMessage(`"old"`)}}},
+	}}))
+	pts := hist("dev", "a")
+	if len(pts) != 3 || pts[2].Seq <= 41 {
+		t.Fatalf("history of a after a new report = %v, want a third point with a seq above 41", render(pts))
+	}
+	wantA := append(render(pts[:2]), fmt.Sprintf("%d:4@240000", pts[2].Seq))
+	wantValues := []string{"a=4@240000", `b="x"@60000`}
+	check("staged", wantA, wantValues)
+	n, err := s.CompactReports(ctx, 100)
+	mustNil(t, err)
+	if n != 2 {
+		t.Errorf("CompactReports moved %d reports, want the 2 new ones", n)
+	}
+	check("compacted", wantA, wantValues)
+	if got := render(hist("other", "a")); !slices.Equal(got, []string{"40:3@180000"}) {
+		t.Errorf("history of the other device = %v", got)
+	}
+
+	// Ids keep growing once nothing is staged.
+	mustNil(t, s.WriteBatch(ctx, devicedata.Batch{Reports: []devicedata.Report{{ProductID: "PRODUCT01", DeviceName: "dev",
+		At: ms(240_000), Values: []devicedata.PropertyValue{{ID: "a", Value: json.RawMessage("5")}}}}}))
+	if pts := hist("dev", "a"); len(pts) != 4 || pts[3].Seq <= pts[2].Seq {
+		t.Errorf("history of a after another report = %v, want a fourth point with a higher seq", render(pts))
 	}
 }

@@ -1,0 +1,87 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/thingo-iot/thingo/internal/devicedata"
+	"github.com/thingo-iot/thingo/internal/store/sqlstore"
+	"github.com/thingo-iot/thingo/internal/store/storetest"
+)
+
+// TestUpgradeReportLog opens a database at schema version 9 holding
+// report_history and device_properties rows with every migration: the old
+// rows read as before and staged reports take ids above them.
+func TestUpgradeReportLog(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	write, err := openDB(ctx, path, []string{"journal_mode(WAL)", "foreign_keys(1)"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write.SetMaxOpenConns(1)
+	ms, err := Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old []sqlstore.Migration
+	for _, m := range ms {
+		if m.Version < 10 {
+			old = append(old, m)
+		}
+	}
+	if err := sqlstore.Migrate(ctx, &poolDB{write: write, read: write}, old, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range storetest.OldReports {
+		if _, err := write.ExecContext(ctx, `INSERT INTO report_history (id, product_id, device_name, ts, params)
+			VALUES (?, ?, ?, ?, ?)`, r.ID, r.ProductID, r.DeviceName, r.TS, r.Params); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, v := range storetest.OldLatestValues {
+		if _, err := write.ExecContext(ctx, `INSERT INTO device_properties (product_id, device_name, property_id, value, updated_at)
+			VALUES (?, ?, ?, ?, ?)`, v.ProductID, v.DeviceName, v.PropertyID, v.Value, v.UpdatedAt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := write.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	storetest.CheckUpgradedReports(t, s)
+}
+
+// TestCompactingNodes writes and compacts reports through two stores on
+// one database file: every report lands in report_history exactly once.
+func TestCompactingNodes(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "nodes.db")
+	var nodes []devicedata.Store
+	var first *Store
+	for range 2 {
+		s, err := Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if first == nil {
+			first = s
+		}
+		nodes = append(nodes, s)
+	}
+	written := storetest.WriteAndCompactOnNodes(t, nodes)
+	var history, staged int
+	if err := first.db.read.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM report_history),
+		(SELECT COUNT(*) FROM report_log)`).Scan(&history, &staged); err != nil {
+		t.Fatal(err)
+	}
+	if history != written || staged != 0 {
+		t.Errorf("report_history holds %d rows and report_log %d; want %d and 0", history, staged, written)
+	}
+}
