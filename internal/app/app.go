@@ -127,7 +127,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (a *App, err 
 		return nil, err
 	}
 	a.bus, err = bus.Open(ctx, bus.Options{
-		DataDir: filepath.Join(cfg.DataDir, "nats"), URL: cfg.NATSURL, Node: nodeID,
+		DataDir: filepath.Join(cfg.DataDir, "nats"), URL: cfg.NATSURL, Node: nodeID, Replicas: cfg.NATSReplicas,
 		OfflineLimit: cfg.OfflineLimit, OfflineMaxAge: cfg.OfflineMaxAge, Logger: log.With("component", "bus"),
 	})
 	if err != nil {

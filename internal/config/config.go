@@ -59,6 +59,12 @@ type Config struct {
 	// embedded NATS server.
 	NATSURL string
 
+	// NATSReplicas is the replica count of the JetStream streams and
+	// key-value buckets Thingo creates (--nats-replicas, 1..5, default 1).
+	// On a NATS cluster, 3 keeps presence, sessions and offline queues
+	// through the loss of one NATS server; the embedded server takes 1.
+	NATSReplicas int
+
 	// LogFormat is the log output format, "text" or "json" (--log-format,
 	// default text).
 	LogFormat string

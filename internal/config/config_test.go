@@ -45,6 +45,7 @@ func TestDefaults(t *testing.T) {
 		MaxPayload:      16384,
 		MaxKeepalive:    900 * time.Second,
 		OfflineLimit:    150,
+		NATSReplicas:    1,
 		OfflineMaxAge:   168 * time.Hour,
 		SessionExpiry:   24 * time.Hour,
 		OfflinePacing:   500 * time.Millisecond,
@@ -108,6 +109,8 @@ log_level = "warn"
 			func(c Config) bool { return c.DatabaseURL == "postgresql://u:p@db/thingo" }},
 		{"nats cluster", nil, map[string]string{"THINGO_NATS_URL": "nats://a:4222, tls://b:4222"},
 			func(c Config) bool { return c.NATSURL == "nats://a:4222, tls://b:4222" }},
+		{"nats replicas", []string{"--nats-url", "nats://a:4222", "--nats-replicas", "3"}, nil,
+			func(c Config) bool { return c.NATSReplicas == 3 }},
 		{"pairs", []string{"--tls-cert", "s.pem", "--tls-key", "s-key.pem", "--ca-cert", "ca.pem"}, map[string]string{"THINGO_CA_KEY": "ca-key.pem"},
 			func(c Config) bool {
 				return c.TLSCert == "s.pem" && c.TLSKey == "s-key.pem" && c.CACert == "ca.pem" && c.CAKey == "ca-key.pem"
@@ -155,6 +158,8 @@ func TestErrors(t *testing.T) {
 		{"short link ttl", []string{"--download-link-ttl", "500ms"}, nil, "", []string{"flag --download-link-ttl", "500ms"}},
 		{"bad nats scheme", []string{"--nats-url", "http://x:4222"}, nil, "", []string{"flag --nats-url", "http"}},
 		{"bad nats url", []string{"--nats-url", "localhost"}, nil, "", []string{"flag --nats-url"}},
+		{"nats replicas range", []string{"--nats-url", "nats://a:4222", "--nats-replicas", "7"}, nil, "", []string{"flag --nats-replicas", "range"}},
+		{"replicas without cluster", []string{"--nats-replicas", "3"}, nil, "", []string{"flag --nats-replicas", "NATS cluster"}},
 		{"log format", []string{"--log-format", "xml"}, nil, "", []string{"flag --log-format", "xml"}},
 		{"log level", nil, map[string]string{"THINGO_LOG_LEVEL": "trace"}, "", []string{"env THINGO_LOG_LEVEL", "trace"}},
 		{"zero rate", []string{"--uplink-rate", "0"}, nil, "", []string{"flag --uplink-rate", "greater than 0"}},

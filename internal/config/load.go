@@ -83,6 +83,11 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		}
 	}
 
+	if c.NATSURL == "" && c.NATSReplicas != 1 {
+		v := chosen["nats-replicas"]
+		return Config{}, &Error{Where: v.where, Err: fmt.Errorf("%d replicas need a NATS cluster (--nats-url); the embedded server takes 1", c.NATSReplicas)}
+	}
+
 	c.AdminSecretID = getenv(EnvAdminSecretID)
 	c.AdminSecretKey = getenv(EnvAdminSecretKey)
 	if (c.AdminSecretID == "") != (c.AdminSecretKey == "") {

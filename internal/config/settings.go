@@ -50,6 +50,11 @@ var settings = []setting{
 	{"public-url", "", "absolute http(s) URL of the HTTP listener (default derived from --http-addr)", kindString, setPublicURL},
 	{"database-url", "", "postgres:// URL; empty means SQLite at <data>/thingo.db", kindString, setDatabaseURL},
 	{"nats-url", "", "NATS URLs (nats://, tls://, ws://, wss://, comma-separated); empty means embedded", kindString, setNATSURL},
+	{"nats-replicas", "1", "replicas of Thingo's JetStream streams and buckets on a NATS cluster (1..5; 1 with the embedded server)", kindInt, func(c *Config, v string) error {
+		n, err := parseInt(v, 1, 5)
+		c.NATSReplicas = n
+		return err
+	}},
 	{"log-format", "text", "log format: text or json", kindString, func(c *Config, v string) error {
 		if v != "text" && v != "json" {
 			return fmt.Errorf("%q is not a log format (want text or json)", v)
