@@ -25,24 +25,7 @@ func TestUpgradeReportLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close(ctx)
-	ms, err := postgres.Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Exec(ctx, `CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range ms {
-		if m.Version >= 10 {
-			break
-		}
-		if _, err := c.Exec(ctx, m.SQL); err != nil {
-			t.Fatalf("%s: %v", m.Name, err)
-		}
-		if _, err := c.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)`, m.Version); err != nil {
-			t.Fatal(err)
-		}
-	}
+	migrateBelow(t, c, 10)
 	for _, r := range storetest.OldReports {
 		if _, err := c.Exec(ctx, `INSERT INTO report_history (id, product_id, device_name, ts, params)
 			VALUES ($1, $2, $3, $4, $5)`, r.ID, r.ProductID, r.DeviceName, r.TS, r.Params); err != nil {

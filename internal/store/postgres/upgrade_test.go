@@ -20,24 +20,7 @@ func TestUpgradeReportHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close(ctx)
-	ms, err := postgres.Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Exec(ctx, `CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range ms {
-		if m.Version >= 9 {
-			break
-		}
-		if _, err := c.Exec(ctx, m.SQL); err != nil {
-			t.Fatalf("%s: %v", m.Name, err)
-		}
-		if _, err := c.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)`, m.Version); err != nil {
-			t.Fatal(err)
-		}
-	}
+	migrateBelow(t, c, 9)
 	for _, r := range storetest.OldHistory {
 		if _, err := c.Exec(ctx, `INSERT INTO property_history (id, product_id, device_name, property_id, ts, value)
 			OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6)`,
@@ -51,4 +34,30 @@ func TestUpgradeReportHistory(t *testing.T) {
 	}
 	defer s.Close()
 	storetest.CheckUpgradedHistory(t, s)
+}
+
+// migrateBelow applies the migrations older than version to the database
+// of c, recording them as the store would, so that a test can fill the
+// tables of an old schema before the store upgrades it.
+func migrateBelow(t *testing.T, c *pgx.Conn, version int64) {
+	t.Helper()
+	ctx := context.Background()
+	ms, err := postgres.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(ctx, `CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.Version >= version {
+			break
+		}
+		if _, err := c.Exec(ctx, m.SQL); err != nil {
+			t.Fatalf("%s: %v", m.Name, err)
+		}
+		if _, err := c.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)`, m.Version); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -117,24 +118,7 @@ func TestAnonymousParams(t *testing.T) {
 func TestUpgradeReportHistory(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	write, err := openDB(ctx, path, []string{"journal_mode(WAL)", "foreign_keys(1)"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	write.SetMaxOpenConns(1)
-	ms, err := Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var old []sqlstore.Migration
-	for _, m := range ms {
-		if m.Version < 9 {
-			old = append(old, m)
-		}
-	}
-	if err := sqlstore.Migrate(ctx, &poolDB{write: write, read: write}, old, ""); err != nil {
-		t.Fatal(err)
-	}
+	write := migrateBelow(t, path, 9)
 	for _, r := range storetest.OldHistory {
 		if _, err := write.ExecContext(ctx, `INSERT INTO property_history (id, product_id, device_name, property_id, ts, value)
 			VALUES (?, ?, ?, ?, ?, ?)`, r.ID, r.ProductID, r.DeviceName, r.PropertyID, r.TS, r.Value); err != nil {
@@ -212,4 +196,31 @@ func TestWriteStatementCache(t *testing.T) {
 	if err := db.read.QueryRowContext(ctx, `SELECT updated_at FROM device_infos WHERE product_id = 'P'`).Scan(&at); err != nil || at != 42 {
 		t.Errorf("updated_at = %d, %v; want 42", at, err)
 	}
+}
+
+// migrateBelow creates the database at path with the migrations older than
+// version and returns its write connection, so that a test can fill the
+// tables of an old schema before Open upgrades it.
+func migrateBelow(t *testing.T, path string, version int64) *sql.DB {
+	t.Helper()
+	ctx := context.Background()
+	write, err := openDB(ctx, path, []string{"journal_mode(WAL)", "foreign_keys(1)"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write.SetMaxOpenConns(1)
+	ms, err := Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old []sqlstore.Migration
+	for _, m := range ms {
+		if m.Version < version {
+			old = append(old, m)
+		}
+	}
+	if err := sqlstore.Migrate(ctx, &poolDB{write: write, read: write}, old, ""); err != nil {
+		t.Fatal(err)
+	}
+	return write
 }

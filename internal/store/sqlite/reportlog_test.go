@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/thingo-iot/thingo/internal/devicedata"
-	"github.com/thingo-iot/thingo/internal/store/sqlstore"
 	"github.com/thingo-iot/thingo/internal/store/storetest"
 )
 
@@ -16,24 +15,7 @@ import (
 func TestUpgradeReportLog(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	write, err := openDB(ctx, path, []string{"journal_mode(WAL)", "foreign_keys(1)"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	write.SetMaxOpenConns(1)
-	ms, err := Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var old []sqlstore.Migration
-	for _, m := range ms {
-		if m.Version < 10 {
-			old = append(old, m)
-		}
-	}
-	if err := sqlstore.Migrate(ctx, &poolDB{write: write, read: write}, old, ""); err != nil {
-		t.Fatal(err)
-	}
+	write := migrateBelow(t, path, 10)
 	for _, r := range storetest.OldReports {
 		if _, err := write.ExecContext(ctx, `INSERT INTO report_history (id, product_id, device_name, ts, params)
 			VALUES (?, ?, ?, ?, ?)`, r.ID, r.ProductID, r.DeviceName, r.TS, r.Params); err != nil {
