@@ -282,23 +282,12 @@ func testConcurrentCompactions(t *testing.T, s devicedata.Store) {
 	stop := make(chan struct{})
 	for range 4 {
 		compactors.Go(func() {
-			for {
-				n, err := s.CompactReports(ctx, 7)
-				if err != nil {
-					t.Error(err)
-					return
-				}
+			if err := compactUntil(ctx, s, 7, stop, func(n int) {
 				mu.Lock()
 				total += n
 				mu.Unlock()
-				if n > 0 {
-					continue
-				}
-				select {
-				case <-stop:
-					return
-				case <-time.After(time.Millisecond):
-				}
+			}); err != nil {
+				t.Error(err)
 			}
 		})
 	}
@@ -441,23 +430,12 @@ func WriteAndCompactOnNodes(t *testing.T, nodes []devicedata.Store) int {
 			}
 		})
 		compacting.Go(func() {
-			for {
-				n, err := s.CompactReports(ctx, 11)
-				if err != nil {
-					t.Errorf("node %d: %v", i, err)
-					return
-				}
+			if err := compactUntil(ctx, s, 11, stop, func(n int) {
 				mu.Lock()
 				moved += n
 				mu.Unlock()
-				if n > 0 {
-					continue
-				}
-				select {
-				case <-stop:
-					return
-				case <-time.After(time.Millisecond):
-				}
+			}); err != nil {
+				t.Errorf("node %d: %v", i, err)
 			}
 		})
 	}
@@ -472,4 +450,24 @@ func WriteAndCompactOnNodes(t *testing.T, nodes []devicedata.Store) int {
 		t.Errorf("compactions moved %d reports, want %d", moved, written)
 	}
 	return written
+}
+
+// compactUntil compacts in chunks of limit, passing each chunk's count to
+// moved, until stop is closed and nothing is left to move.
+func compactUntil(ctx context.Context, s devicedata.Store, limit int, stop <-chan struct{}, moved func(int)) error {
+	for {
+		n, err := s.CompactReports(ctx, limit)
+		if err != nil {
+			return err
+		}
+		moved(n)
+		if n > 0 {
+			continue
+		}
+		select {
+		case <-stop:
+			return nil
+		case <-time.After(time.Millisecond):
+		}
+	}
 }
