@@ -14,8 +14,9 @@ const (
 	// (the SQLite store has four read connections on two cores).
 	DefaultLookupWorkers = 8
 	// lookupWorkerIdle is how long an idle lookup worker waits for more work
-	// before it exits and frees its stack.
-	lookupWorkerIdle = 30 * time.Second
+	// before it exits and frees its stack: long enough to carry a storm of
+	// CONNECTs, short enough that an idle node keeps no extra goroutines.
+	lookupWorkerIdle = 2 * time.Second
 )
 
 // CacheConfig configures a Cache.
