@@ -167,7 +167,9 @@ type Observer interface {
 type OfflineQueue interface {
 	Enqueue(ctx context.Context, clientID, topic string, payload []byte, qos byte) error
 	Next(ctx context.Context, clientID string, afterSeq uint64) (seq uint64, topic string, payload []byte, qos byte, ok bool, err error)
-	Delete(ctx context.Context, clientID string, seq uint64) error
+	// DeleteThrough removes clientID's messages up to and including seq
+	// (the drain delivers in order, so those were all handled).
+	DeleteThrough(ctx context.Context, clientID string, seq uint64) error
 	Purge(ctx context.Context, clientID string) error
 	Len(ctx context.Context, clientID string) (int, error)
 }

@@ -312,7 +312,7 @@ func (b *Broker) runDrain(ctx context.Context, d *drain) {
 			return
 		}
 		if undeleted != 0 {
-			if err := b.deps.Queue.Delete(ctx, clientID, undeleted); err != nil {
+			if err := b.deps.Queue.DeleteThrough(ctx, clientID, undeleted); err != nil {
 				retry("offline queue delete", err)
 				continue
 			}
@@ -344,7 +344,7 @@ func (b *Broker) runDrain(ctx context.Context, d *drain) {
 			t.Reset(b.opts.OfflinePacing) // buffer full: retry the same message
 			continue
 		}
-		if err := b.deps.Queue.Delete(ctx, clientID, seq); err != nil {
+		if err := b.deps.Queue.DeleteThrough(ctx, clientID, seq); err != nil {
 			undeleted = seq // delivered: only the delete is retried, never the message
 			retry("offline queue delete", err)
 			continue

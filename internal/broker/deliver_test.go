@@ -60,16 +60,15 @@ func (q *memQueue) Next(_ context.Context, clientID string, after uint64) (uint6
 	return 0, "", nil, 0, false, nil
 }
 
-func (q *memQueue) Delete(_ context.Context, clientID string, seq uint64) error {
+func (q *memQueue) DeleteThrough(_ context.Context, clientID string, seq uint64) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	l := q.msgs[clientID]
-	for i, m := range l {
-		if m.seq == seq {
-			q.msgs[clientID] = append(l[:i:i], l[i+1:]...)
-			return nil
-		}
+	i := 0
+	for i < len(l) && l[i].seq <= seq {
+		i++
 	}
+	q.msgs[clientID] = l[i:]
 	return nil
 }
 
@@ -364,11 +363,11 @@ func (q *flakyQueue) Next(ctx context.Context, clientID string, after uint64) (u
 	return q.memQueue.Next(ctx, clientID, after)
 }
 
-func (q *flakyQueue) Delete(ctx context.Context, clientID string, seq uint64) error {
+func (q *flakyQueue) DeleteThrough(ctx context.Context, clientID string, seq uint64) error {
 	if q.fail() {
 		return errFlaky
 	}
-	return q.memQueue.Delete(ctx, clientID, seq)
+	return q.memQueue.DeleteThrough(ctx, clientID, seq)
 }
 
 func (q *flakyQueue) Len(ctx context.Context, clientID string) (int, error) {

@@ -149,34 +149,21 @@ func (q *OfflineQueue) Next(ctx context.Context, clientID string, afterSeq uint6
 	return m.Sequence, topic, m.Data, qos, true, nil
 }
 
-// Delete removes the message seq of clientID. Deleting a message that is
-// already gone (delivered, expired, purged) is not an error; a seq that
-// belongs to another client is left alone.
-func (q *OfflineQueue) Delete(ctx context.Context, clientID string, seq uint64) error {
+// DeleteThrough removes the messages of clientID up to and including seq,
+// in one request that cannot touch another client's messages. It is the
+// delete of an in-order drain (Next, deliver, DeleteThrough): everything
+// before seq was delivered or dropped already. Messages already gone are
+// not an error.
+func (q *OfflineQueue) DeleteThrough(ctx context.Context, clientID string, seq uint64) error {
 	subj, err := offlineSubject(clientID)
 	if err != nil {
-		return fmt.Errorf("bus: delete: %w", err)
+		return fmt.Errorf("bus: delete through: %w", err)
 	}
 	if seq == 0 {
 		return nil
 	}
-	m, err := q.stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subj))
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("bus: delete %d for %q: %w", seq, clientID, err)
-	}
-	if m.Sequence != seq {
-		return nil
-	}
-	if err := q.stream.DeleteMsg(ctx, seq); err != nil {
-		// The message may have expired or been purged since the get; the
-		// server reports that only as text, so look again.
-		if _, gerr := q.stream.GetMsg(ctx, seq); errors.Is(gerr, jetstream.ErrMsgNotFound) {
-			return nil
-		}
-		return fmt.Errorf("bus: delete %d for %q: %w", seq, clientID, err)
+	if err := q.stream.Purge(ctx, jetstream.WithPurgeSubject(subj), jetstream.WithPurgeSequence(seq+1)); err != nil {
+		return fmt.Errorf("bus: delete through %d for %q: %w", seq, clientID, err)
 	}
 	return nil
 }

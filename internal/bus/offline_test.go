@@ -120,29 +120,36 @@ func TestOfflineQueueOperations(t *testing.T) {
 		}
 	}
 
-	// Delete the second message; Next skips it.
-	if err := q.Delete(ctx, "PIDdev:1", got[1].seq); err != nil {
-		t.Fatalf("Delete: %v", err)
+	// DeleteThrough the second message removes the first two; Next then
+	// starts at the third.
+	if err := q.DeleteThrough(ctx, "PIDdev:1", got[1].seq); err != nil {
+		t.Fatalf("DeleteThrough: %v", err)
 	}
-	if err := q.Delete(ctx, "PIDdev:1", got[1].seq); err != nil {
-		t.Fatalf("Delete again must be a no-op: %v", err)
+	if err := q.DeleteThrough(ctx, "PIDdev:1", got[1].seq); err != nil {
+		t.Fatalf("DeleteThrough again must be a no-op: %v", err)
 	}
-	seq, _, _, _, ok, err := q.Next(ctx, "PIDdev:1", got[0].seq)
+	seq, _, _, _, ok, err := q.Next(ctx, "PIDdev:1", 0)
 	if err != nil || !ok || seq != got[2].seq {
 		t.Fatalf("Next after delete = %d, %v, %v; want %d", seq, ok, err, got[2].seq)
 	}
 
-	// A seq of another client is not deleted through this client.
+	// It never touches another client's messages, whatever the seq.
 	other := drain(t, q, "other")
-	if err := q.Delete(ctx, "PIDdev:1", other[0].seq); err != nil {
-		t.Fatalf("Delete foreign seq: %v", err)
+	if err := q.DeleteThrough(ctx, "other", got[3].seq); err != nil {
+		t.Fatalf("DeleteThrough below other's message: %v", err)
 	}
 	if n, _ := q.Len(ctx, "other"); n != 1 {
-		t.Fatalf("other Len = %d after foreign delete, want 1", n)
+		t.Fatalf("other Len = %d after a delete below its message, want 1", n)
+	}
+	if err := q.DeleteThrough(ctx, "nobody", other[0].seq); err != nil {
+		t.Fatalf("DeleteThrough of a client with nothing queued: %v", err)
+	}
+	if n, _ := q.Len(ctx, "other"); n != 1 {
+		t.Fatalf("other Len = %d after another client's delete, want 1", n)
 	}
 
-	if n, err := q.Len(ctx, "PIDdev:1"); err != nil || n != 3 {
-		t.Fatalf("Len = %d, %v; want 3", n, err)
+	if n, err := q.Len(ctx, "PIDdev:1"); err != nil || n != 2 {
+		t.Fatalf("Len = %d, %v; want 2", n, err)
 	}
 	if err := q.Purge(ctx, "PIDdev:1"); err != nil {
 		t.Fatalf("Purge: %v", err)
@@ -201,7 +208,7 @@ func TestOfflineInvalidInput(t *testing.T) {
 		{"enqueue empty topic", func() error { return q.Enqueue(ctx, "c", "", nil, 1) }},
 		{"enqueue qos 3", func() error { return q.Enqueue(ctx, "c", "t", nil, 3) }},
 		{"next empty client", func() error { _, _, _, _, _, err := q.Next(ctx, "", 0); return err }},
-		{"delete empty client", func() error { return q.Delete(ctx, "", 1) }},
+		{"delete empty client", func() error { return q.DeleteThrough(ctx, "", 1) }},
 		{"purge empty client", func() error { return q.Purge(ctx, "") }},
 		{"len empty client", func() error { _, err := q.Len(ctx, ""); return err }},
 	}
@@ -248,8 +255,8 @@ func TestOfflineManyClientsNoConsumers(t *testing.T) {
 					return fmt.Errorf("Next(%q) ok=%v err=%v", id, ok, err)
 				}
 				if i%2 == 0 {
-					if err := q.Delete(gctx, id, seq); err != nil {
-						return fmt.Errorf("Delete(%q): %w", id, err)
+					if err := q.DeleteThrough(gctx, id, seq); err != nil {
+						return fmt.Errorf("DeleteThrough(%q): %w", id, err)
 					}
 				}
 			}
