@@ -159,6 +159,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (a *App, err 
 	if err != nil {
 		return nil, fmt.Errorf("protocols: %w", err)
 	}
+	if a.cluster != nil {
+		if err := a.cluster.relayCalls(things, protos.rrpc); err != nil {
+			return nil, err
+		}
+	}
 	if a.ota, err = newOTA(ctx, cfg, a.store, a.reg, func() *broker.Broker { return a.broker }, func() string { return a.cfg.PublicURL }, log); err != nil {
 		return nil, fmt.Errorf("ota: %w", err)
 	}

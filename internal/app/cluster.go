@@ -16,6 +16,8 @@ import (
 	"github.com/thingo-iot/thingo/internal/broker"
 	"github.com/thingo-iot/thingo/internal/bus"
 	"github.com/thingo-iot/thingo/internal/config"
+	"github.com/thingo-iot/thingo/internal/devicedata"
+	"github.com/thingo-iot/thingo/internal/rrpc"
 )
 
 // Cluster timings.
@@ -26,6 +28,10 @@ const (
 	// node; it is shorter than clusterCallTimeout so that the caller gets
 	// an answer.
 	clusterServeTimeout = 4 * time.Second
+	// actionRelaySubject and rrpcRelaySubject carry the device replies a
+	// node received with no call waiting for them (see relayCalls).
+	actionRelaySubject = "thingo.calls.action"
+	rrpcRelaySubject   = "thingo.calls.rrpc"
 	// nodeIDFile keeps a node's id in its data directory, so that records
 	// naming it (persistent sessions) survive a restart.
 	nodeIDFile = "node-id"
@@ -41,6 +47,8 @@ type cluster struct {
 	homes    *bus.SessionNodes
 	subs     *bus.SubDeviceNodes
 	log      *slog.Logger
+	// relays are closed when the node stops (see relayCalls).
+	relays []interface{ Close() error }
 }
 
 var _ broker.Cluster = (*cluster)(nil)
@@ -214,5 +222,42 @@ func (c *cluster) run(ctx context.Context, b *broker.Broker) error {
 	if err := srv.Stop(); err != nil {
 		c.log.Warn("cluster: stop", "err", err)
 	}
+	c.closeRelays()
 	return nil
+}
+
+// relayCalls lets a synchronous call made on this node (CallDeviceActionSync,
+// RRPC) get the device's reply when the device is connected to another node:
+// a node receiving a reply no local call waits for publishes it on a core
+// NATS subject every node subscribes to, and the node with the call takes
+// it. The action reply is recorded by the node that received it only.
+func (c *cluster) relayCalls(things *devicedata.Service, calls *rrpc.Service) error {
+	actions, err := bus.OpenRelay(c.bus, actionRelaySubject, func(ctx context.Context, r devicedata.RelayedActionReply) {
+		things.HandleRelayed(ctx, r)
+	})
+	if err != nil {
+		return fmt.Errorf("cluster: action reply relay: %w", err)
+	}
+	c.relays = append(c.relays, actions)
+	replies, err := bus.OpenRelay(c.bus, rrpcRelaySubject, func(_ context.Context, r rrpc.RelayedReply) {
+		calls.HandleRelayed(r)
+	})
+	if err != nil {
+		c.closeRelays()
+		return fmt.Errorf("cluster: rrpc reply relay: %w", err)
+	}
+	c.relays = append(c.relays, replies)
+	things.SetRelay(actions)
+	calls.SetRelay(replies, c.log)
+	return nil
+}
+
+// closeRelays closes the relays opened by relayCalls.
+func (c *cluster) closeRelays() {
+	for _, r := range c.relays {
+		if err := r.Close(); err != nil {
+			c.log.Warn("cluster: close relay", "err", err)
+		}
+	}
+	c.relays = nil
 }

@@ -116,13 +116,19 @@ func (s *Service) CallAction(ctx context.Context, productID, deviceName, actionI
 // clientToken; the response is validated against the action's output
 // definition (ActionResult.OutputErr, also returned). The reply is also
 // stored in the call's record (see Call), which is how the result of an
-// asynchronous call is read. ErrUnknownCall when no call waits for it (the
-// record, if any, is updated still).
+// asynchronous call is read.
+//
+// When no call waits for it on this node: on a single node (no relay) it
+// returns ErrUnknownCall (the record, if any, is updated still); in a
+// cluster the call may have been made on another node, which this node
+// cannot know, so the reply is handed to the relay (see SetRelay) and
+// ActionReply returns nil, or the relay's error.
 func (s *Service) ActionReply(ctx context.Context, productID, deviceName string, r ActionResult) error {
 	key := callKey{productID, deviceName, r.ClientToken}
 	s.mu.Lock()
 	c, ok := s.calls[key]
 	delete(s.calls, key)
+	relay := s.relay
 	s.mu.Unlock()
 	if r.ClientToken != "" {
 		if err := s.DeviceReply(ctx, CallReply{
@@ -132,9 +138,25 @@ func (s *Service) ActionReply(ctx context.Context, productID, deviceName string,
 			s.log.Warn("action reply not recorded", "product_id", productID, "device_name", deviceName, "err", err)
 		}
 	}
-	if !ok {
+	if ok {
+		return s.complete(ctx, c, productID, r)
+	}
+	if relay == nil || r.ClientToken == "" {
 		return ErrUnknownCall
 	}
+	err := relay.Publish(ctx, RelayedActionReply{
+		ProductID: productID, DeviceName: deviceName, ClientToken: r.ClientToken,
+		Code: r.Code, Status: r.Status, Output: r.Output,
+	})
+	if err != nil {
+		return fmt.Errorf("relay action reply: %w", err)
+	}
+	return nil
+}
+
+// complete validates r against the output definition of c's action and
+// hands it to c's caller; it returns the validation error.
+func (s *Service) complete(ctx context.Context, c *call, productID string, r ActionResult) error {
 	if m, err := s.Model(ctx, productID); err == nil && len(r.Output) > 0 {
 		r.OutputErr = m.ValidateActionOutput(c.actionID, r.Output)
 	}

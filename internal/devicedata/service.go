@@ -70,6 +70,7 @@ type Service struct {
 	mu     sync.Mutex
 	models map[string]cachedModel // by product id
 	calls  map[callKey]*call
+	relay  ActionRelay // nil on a single node; see SetRelay
 	seq    uint64
 }
 

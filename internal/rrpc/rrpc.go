@@ -3,14 +3,17 @@
 // `$rrpc/rxd/{pid}/{dn}/{processId}` and waits for the device's answer on
 // `$rrpc/txd/{pid}/{dn}/{processId}`, correlated by the process id.
 //
-// Correlation is in memory: the reply must reach the node that sent the
-// request (the node the device is connected to in a single-node setup).
+// Correlation is in memory, on the node that sent the request. In a cluster
+// the reply may reach another node (the one the device is connected to):
+// that node hands it to a Relay, which brings it to every node, and the node
+// with the pending call takes it (HandleRelayed).
 package rrpc
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -29,6 +32,20 @@ var ErrTimeout = errors.New("rrpc: no reply from the device")
 // device cannot be reached.
 type Publisher interface {
 	Publish(ctx context.Context, productID, deviceName, topic string, payload []byte, qos byte) error
+}
+
+// Relay passes a reply that no call waits for on the node that received it
+// to every node of a cluster (internal/app wires it over NATS).
+type Relay interface {
+	Publish(ctx context.Context, r RelayedReply) error
+}
+
+// RelayedReply is a device's reply passed between nodes by a Relay.
+type RelayedReply struct {
+	ProductID  string `json:"productId"`
+	DeviceName string `json:"deviceName"`
+	ProcessID  int64  `json:"processId"`
+	Payload    []byte `json:"payload"`
 }
 
 // Reply is the outcome of a Call.
@@ -51,6 +68,8 @@ type Service struct {
 
 	mu      sync.Mutex
 	pending map[key]chan []byte
+	relay   Relay        // nil on a single node
+	log     *slog.Logger // relay failures; set with the relay
 }
 
 // New returns a Service; timeout 0 means DefaultTimeout. Message ids start
@@ -100,15 +119,37 @@ func (s *Service) Call(ctx context.Context, productID, deviceName string, payloa
 	}
 }
 
+// SetRelay makes HandleUplink hand the replies no local call waits for to
+// relay; its failures are logged to log (nil: discarded). It is set in
+// cluster mode only, before the service is used; nil turns relaying off.
+func (s *Service) SetRelay(relay Relay, log *slog.Logger) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s.mu.Lock()
+	s.relay, s.log = relay, log
+	s.mu.Unlock()
+}
+
 // HandleReply takes a device's message on `$rrpc/txd/{pid}/{dn}/{processId}`.
-// It reports whether a pending call was waiting for it; late, duplicate and
-// unknown replies are dropped.
+// It reports whether a pending call on this node was waiting for it; late,
+// duplicate and unknown replies are dropped. It does not relay.
 func (s *Service) HandleReply(productID, deviceName, processID string, payload []byte) bool {
 	id, err := strconv.ParseInt(processID, 10, 64)
 	if err != nil {
 		return false
 	}
-	k := key{productID, deviceName, id}
+	return s.deliver(key{productID, deviceName, id}, payload)
+}
+
+// HandleRelayed takes a reply relayed from another node and reports whether
+// a pending call on this node was waiting for it. Every node gets every
+// relayed reply; at most one has the call.
+func (s *Service) HandleRelayed(r RelayedReply) bool {
+	return s.deliver(key{r.ProductID, r.DeviceName, r.ProcessID}, r.Payload)
+}
+
+func (s *Service) deliver(k key, payload []byte) bool {
 	s.mu.Lock()
 	ch, ok := s.pending[k]
 	if ok {
@@ -122,9 +163,29 @@ func (s *Service) HandleReply(productID, deviceName, processID string, payload [
 	return true
 }
 
-// HandleUplink takes a parsed uplink; it handles only RRPC replies.
-func (s *Service) HandleUplink(_ context.Context, t protocol.Topic, payload []byte) {
-	if t.Family == protocol.FamilyRRPC && t.Direction == protocol.Up {
-		s.HandleReply(t.ProductID, t.DeviceName, t.Rest, payload)
+// HandleUplink takes a parsed uplink; it handles only RRPC replies. In a
+// cluster (SetRelay), a reply no call waits for on this node is relayed:
+// the call may have been made on another node.
+func (s *Service) HandleUplink(ctx context.Context, t protocol.Topic, payload []byte) {
+	if t.Family != protocol.FamilyRRPC || t.Direction != protocol.Up {
+		return
+	}
+	id, err := strconv.ParseInt(t.Rest, 10, 64)
+	if err != nil {
+		return
+	}
+	if s.deliver(key{t.ProductID, t.DeviceName, id}, payload) {
+		return
+	}
+	s.mu.Lock()
+	relay, log := s.relay, s.log
+	s.mu.Unlock()
+	if relay == nil {
+		return
+	}
+	r := RelayedReply{ProductID: t.ProductID, DeviceName: t.DeviceName, ProcessID: id, Payload: payload}
+	if err := relay.Publish(ctx, r); err != nil {
+		log.Warn("rrpc: relay reply", "product_id", t.ProductID, "device_name", t.DeviceName,
+			"process_id", id, "err", err)
 	}
 }

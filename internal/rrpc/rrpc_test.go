@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,5 +87,108 @@ func TestCallIDsUnique(t *testing.T) {
 			t.Errorf("message id %d repeated or not after the seed", r.MessageID)
 		}
 		seen[r.MessageID] = true
+	}
+}
+
+// fanout is a Relay delivering every reply to every node, as the bus does
+// (the sender included).
+type fanout struct {
+	mu    sync.Mutex
+	nodes []*Service
+	sent  []RelayedReply
+	taken int
+}
+
+func (f *fanout) Publish(_ context.Context, r RelayedReply) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sent = append(f.sent, r)
+	for _, s := range f.nodes {
+		if s.HandleRelayed(r) {
+			f.taken++
+		}
+	}
+	return nil
+}
+
+// otherNodePub sends the request to a device connected to another node: the
+// device's reply arrives there, through that node's uplink path.
+type otherNodePub struct{ deviceNode *Service }
+
+func (p otherNodePub) Publish(ctx context.Context, pid, dn, topic string, payload []byte, _ byte) error {
+	t, err := protocol.ParseTopic(topic)
+	if err != nil {
+		return err
+	}
+	go p.deviceNode.HandleUplink(ctx, protocol.Topic{Family: protocol.FamilyRRPC, Direction: protocol.Up,
+		ProductID: pid, DeviceName: dn, Rest: t.Rest}, []byte(strings.ToUpper(string(payload))))
+	return nil
+}
+
+// TestCallRelayed: a call made on node B gets the reply the device sends to
+// node A, through the relay.
+func TestCallRelayed(t *testing.T) {
+	a := New(&echoPub{}, time.Second, nil)
+	b := New(otherNodePub{deviceNode: a}, 10*time.Second, nil)
+	relay := &fanout{nodes: []*Service{a, b}}
+	a.SetRelay(relay, nil)
+	b.SetRelay(relay, nil)
+	r, err := b.Call(context.Background(), "PID0000001", "dev", []byte("hello"))
+	if err != nil {
+		t.Fatalf("Call: %v", err)
+	}
+	if string(r.Payload) != "HELLO" {
+		t.Errorf("reply = %q, want HELLO", r.Payload)
+	}
+	relay.mu.Lock()
+	defer relay.mu.Unlock()
+	if len(relay.sent) != 1 || relay.taken != 1 || relay.sent[0].ProcessID != r.MessageID {
+		t.Errorf("relayed %+v, %d taken; want one reply for %d, taken once", relay.sent, relay.taken, r.MessageID)
+	}
+}
+
+// TestHandleUplinkRelay: only replies no local call waits for, with a valid
+// process id, are relayed, and only when a relay is set.
+func TestHandleUplinkRelay(t *testing.T) {
+	up := func(id string) protocol.Topic {
+		return protocol.Topic{Family: protocol.FamilyRRPC, Direction: protocol.Up, ProductID: "PID0000001", DeviceName: "dev", Rest: id}
+	}
+	tests := []struct {
+		name    string
+		relay   bool
+		id      string
+		relayed int
+	}{
+		{"cluster, unknown id", true, "42", 1},
+		{"cluster, bad id", true, "x", 0},
+		{"single node", false, "42", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := New(&echoPub{}, 0, nil)
+			relay := &fanout{}
+			if tc.relay {
+				s.SetRelay(relay, nil)
+			}
+			s.HandleUplink(context.Background(), up(tc.id), []byte("p"))
+			if len(relay.sent) != tc.relayed {
+				t.Errorf("relayed %+v, want %d", relay.sent, tc.relayed)
+			}
+			if tc.relayed == 1 && (relay.sent[0].ProcessID != 42 || string(relay.sent[0].Payload) != "p") {
+				t.Errorf("relayed %+v", relay.sent[0])
+			}
+		})
+	}
+	// A reply with a local call is not relayed.
+	relay := &fanout{}
+	pub := &echoPub{reply: func(b []byte) []byte { return b }}
+	s := New(pub, time.Second, nil)
+	pub.s = s
+	s.SetRelay(relay, nil)
+	if _, err := s.Call(context.Background(), "PID0000001", "dev", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if len(relay.sent) != 0 {
+		t.Errorf("a reply taken locally was relayed: %+v", relay.sent)
 	}
 }
