@@ -249,6 +249,7 @@ func (c *cluster) relayCalls(things *devicedata.Service, calls *rrpc.Service) er
 	c.relays = append(c.relays, replies)
 	things.SetRelay(actions)
 	calls.SetRelay(replies, c.log)
+	calls.UseNodeTag(rrpc.NodeTag(c.self))
 	return nil
 }
 

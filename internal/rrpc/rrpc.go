@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -70,6 +71,7 @@ type Service struct {
 	pending map[key]chan []byte
 	relay   Relay        // nil on a single node
 	log     *slog.Logger // relay failures; set with the relay
+	now     func() time.Time
 }
 
 // New returns a Service; timeout 0 means DefaultTimeout. Message ids start
@@ -82,9 +84,39 @@ func New(pub Publisher, timeout time.Duration, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Service{pub: pub, timeout: timeout, pending: make(map[key]chan []byte)}
+	s := &Service{pub: pub, timeout: timeout, pending: make(map[key]chan []byte), now: now}
 	s.next.Store(now().UnixMilli())
 	return s
+}
+
+// Message ids are the process ids devices echo in their reply topics; the C
+// SDK keeps at most 16 characters of one (MAX_RRPC_PROCESS_ID_LEN), and the
+// API returns them as JSON numbers, exact in JavaScript below 2^53 (about
+// 9.007 * 10^15). nodeTagUnit leaves 13 digits to the millisecond counter
+// (enough until the year 2286) and the tag stays below 900.
+const (
+	nodeTagUnit = 10_000_000_000_000 // 10^13
+	maxNodeTag  = 899
+)
+
+// NodeTag is the tag UseNodeTag derives from a node id: 1..899.
+func NodeTag(node string) int64 {
+	h := fnv.New32a()
+	h.Write([]byte(node))
+	return 1 + int64(h.Sum32()%maxNodeTag)
+}
+
+// UseNodeTag makes this node's message ids tag*10^13 + the millisecond
+// counter, so that nodes of a cluster, whose counters started at nearly the
+// same time, do not send the same process id to a device (its reply would
+// complete the other node's call). Two nodes share a tag with probability
+// 1/899 per pair; they are then no worse off than counters without a tag.
+// Call it before the first Call.
+func (s *Service) UseNodeTag(tag int64) {
+	if tag < 1 || tag > maxNodeTag {
+		tag = 1 + (tag%maxNodeTag+maxNodeTag)%maxNodeTag
+	}
+	s.next.Store(tag*nodeTagUnit + s.now().UnixMilli()%nodeTagUnit)
 }
 
 // Call publishes payload to the device at QoS0 and waits for its reply. The

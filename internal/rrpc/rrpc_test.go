@@ -3,6 +3,7 @@ package rrpc
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -190,5 +191,36 @@ func TestHandleUplinkRelay(t *testing.T) {
 	}
 	if len(relay.sent) != 0 {
 		t.Errorf("a reply taken locally was relayed: %+v", relay.sent)
+	}
+}
+
+// TestNodeTagIDs: with a node tag, message ids carry the tag above a
+// 13-digit millisecond counter and stay within the 16 characters the C SDK
+// keeps of a process id; nodes with different tags never share an id.
+func TestNodeTagIDs(t *testing.T) {
+	now := func() time.Time { return time.UnixMilli(1_764_000_000_000) }
+	tests := []struct {
+		tag  int64
+		want int64 // the first id
+	}{
+		{1, 1*nodeTagUnit + 1_764_000_000_001},
+		{899, 899*nodeTagUnit + 1_764_000_000_001},
+		{900, 2*nodeTagUnit + 1_764_000_000_001}, // out of range: folded into 1..899
+	}
+	for _, tt := range tests {
+		s := New(nil, time.Second, now)
+		s.UseNodeTag(tt.tag)
+		if got := s.next.Add(1); got != tt.want {
+			t.Errorf("tag %d: first id %d, want %d", tt.tag, got, tt.want)
+		}
+		if n := len(strconv.FormatInt(tt.want, 10)); n > 16 {
+			t.Errorf("tag %d: id has %d digits, the C SDK keeps 16", tt.tag, n)
+		}
+		if tt.want >= 1<<53 {
+			t.Errorf("tag %d: id %d is not exact as a JavaScript number", tt.tag, tt.want)
+		}
+	}
+	if a, b := NodeTag("node-a"), NodeTag("node-b"); a < 1 || a > maxNodeTag || b < 1 || b > maxNodeTag {
+		t.Errorf("NodeTag out of range: %d, %d", a, b)
 	}
 }
