@@ -101,46 +101,36 @@ func parseClientHello(body []byte) (*clientHello, error) {
 	if r.empty() {
 		return ch, nil // no extensions
 	}
-	exts := newReader(r.vec16())
-	if !r.empty() {
-		return nil, errDecode
-	}
-	seen := make(map[uint16]bool)
-	for exts.ok && len(exts.b) > 0 {
-		typ := uint16(exts.u16())
-		data := exts.vec16()
-		if !exts.ok || seen[typ] {
-			return nil, errDecode
-		}
-		seen[typ] = true
+	err := forEachExtension(r, func(typ uint16, data []byte) error {
 		switch typ {
 		case extServerName:
 			name, err := parseSNI(data)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			ch.serverName = name
 		case extMaxFragmentLength:
 			if len(data) != 1 || data[0] < 1 || data[0] > 4 {
-				return nil, errBadMaxFragment
+				return errBadMaxFragment
 			}
 			ch.maxFragCode = data[0]
 		case extExtendedMasterSecret:
 			if len(data) != 0 {
-				return nil, errDecode
+				return errDecode
 			}
 			ch.ems = true
 		case extRenegotiationInfo:
 			d := newReader(data)
 			ch.renegInfo = d.vec8()
 			if !d.empty() {
-				return nil, errDecode
+				return errDecode
 			}
 			ch.hasRenegExt = true
 		}
-	}
-	if !exts.ok {
-		return nil, errDecode
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return ch, nil
 }
@@ -254,44 +244,60 @@ func parseServerHello(body []byte) (*serverHello, error) {
 	if r.empty() {
 		return sh, nil
 	}
-	exts := newReader(r.vec16())
-	if !r.empty() {
-		return nil, errDecode
-	}
-	seen := make(map[uint16]bool)
-	for exts.ok && len(exts.b) > 0 {
-		typ := uint16(exts.u16())
-		data := exts.vec16()
-		if !exts.ok || seen[typ] {
-			return nil, errDecode
-		}
-		seen[typ] = true
+	err := forEachExtension(r, func(typ uint16, data []byte) error {
 		switch typ {
 		case extServerName:
 			if len(data) != 0 { // the server acknowledges SNI with an empty extension
-				return nil, errDecode
+				return errDecode
 			}
 		case extExtendedMasterSecret:
 			if len(data) != 0 {
-				return nil, errDecode
+				return errDecode
 			}
 			sh.ems = true
 		case extRenegotiationInfo:
 			d := newReader(data)
 			sh.renegInfo = d.vec8()
 			if !d.empty() {
-				return nil, errDecode
+				return errDecode
 			}
 			sh.hasRenegExt = true
 		default:
 			// RFC 5246 §7.4.1.4: a client must abort on an extension it did not offer.
-			return nil, errUnsolicitedExt
+			return errUnsolicitedExt
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sh, nil
+}
+
+// forEachExtension reads the extensions block that ends a hello message
+// from r (which must hold nothing after it) and calls fn for each
+// extension; a malformed block or a repeated extension type is errDecode.
+func forEachExtension(r *reader, fn func(typ uint16, data []byte) error) error {
+	exts := newReader(r.vec16())
+	if !r.empty() {
+		return errDecode
+	}
+	seen := make(map[uint16]bool)
+	for exts.ok && len(exts.b) > 0 {
+		typ := uint16(exts.u16())
+		data := exts.vec16()
+		if !exts.ok || seen[typ] {
+			return errDecode
+		}
+		seen[typ] = true
+		if err := fn(typ, data); err != nil {
+			return err
 		}
 	}
 	if !exts.ok {
-		return nil, errDecode
+		return errDecode
 	}
-	return sh, nil
+	return nil
 }
 
 var (
