@@ -249,30 +249,5 @@ func TestClusterOfflineQueue(t *testing.T) {
 	pid := a.newProduct("2")
 	d := a.newDevice(pid, "sleeper")
 	topic := "$thing/down/property/" + pid + "/" + d.Name
-	col := &collector{}
-	c := mustConnect(t, persistentOpts(b, d, col))
-	if tok := c.Subscribe(topic, 1, nil); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatal("subscribe failed")
-	}
-	c.Disconnect(100)
-	waitOffline(t, a, d)
-
-	if err := publishQoS1(t, a, d, topic, "while-offline"); err != nil {
-		t.Fatalf("PublishMessage through A to a persistent session on B: %v", err)
-	}
-	c2 := mqtt.NewClient(persistentOpts(b, d, col))
-	tok := c2.Connect()
-	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("reconnect: %v", tok.Error())
-	}
-	defer c2.Disconnect(50)
-	if !tok.(*mqtt.ConnectToken).SessionPresent() {
-		t.Error("SessionPresent = false after reconnecting into a persistent session")
-	}
-	waitFor(t, 10*time.Second, func() error {
-		if got := col.snapshot(); len(got) != 1 || got[0] != "while-offline" {
-			return fmt.Errorf("received %q", got)
-		}
-		return nil
-	})
+	checkOfflineDelivery(t, a, b, d, topic)
 }

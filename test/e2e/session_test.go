@@ -49,19 +49,27 @@ func TestOfflineMessagesDeliveredAfterReconnect(t *testing.T) {
 	pid := s.newProduct("2")
 	d := s.newDevice(pid, "dev1")
 	topic := "$thing/down/property/" + pid + "/dev1"
+	checkOfflineDelivery(t, s, s, d, topic)
+}
 
+// checkOfflineDelivery connects d with a persistent session to holder,
+// subscribes to topic and disconnects; a QoS 1 message published through
+// via's API while d is offline must arrive when d reconnects to holder,
+// with SessionPresent set.
+func checkOfflineDelivery(t *testing.T, via, holder *server, d device, topic string) {
+	t.Helper()
 	col := &collector{}
-	c := mustConnect(t, persistentOpts(s, d, col))
+	c := mustConnect(t, persistentOpts(holder, d, col))
 	if tok := c.Subscribe(topic, 1, nil); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatal("subscribe failed")
 	}
 	c.Disconnect(100)
-	waitOffline(t, s, d)
+	waitOffline(t, via, d)
 
-	if err := publishQoS1(t, s, d, topic, "while-offline"); err != nil {
+	if err := publishQoS1(t, via, d, topic, "while-offline"); err != nil {
 		t.Fatalf("PublishMessage to an offline persistent session: %v", err)
 	}
-	c2 := mqtt.NewClient(persistentOpts(s, d, col))
+	c2 := mqtt.NewClient(persistentOpts(holder, d, col))
 	tok := c2.Connect()
 	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("reconnect: %v", tok.Error())
