@@ -249,15 +249,7 @@ func TestDeviceLive(t *testing.T) {
 	f.report(t, "lamp", `{"brightness":42}`)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute) // a safety net, not an assertion
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, "GET", f.srv.URL+"/console/devices/"+f.pid+"/lamp/live", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Accept", "text/event-stream")
-	resp, err := f.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := f.openLive(t, ctx, "lamp")
 	defer resp.Body.Close()
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
 		t.Fatalf("HTTP %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
@@ -333,14 +325,7 @@ func TestDeviceLiveWithoutTraffic(t *testing.T) {
 	f := newDevFixture(t, false)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute) // a safety net, not an assertion
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, "GET", f.srv.URL+"/console/devices/"+f.pid+"/sleepy/live", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := f.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := f.openLive(t, ctx, "sleepy")
 	defer resp.Body.Close()
 	r := bufio.NewReader(resp.Body)
 	if ev := readSSE(t, r); ev.name != "status" {
@@ -361,14 +346,7 @@ func TestDeviceLiveCommlog(t *testing.T) {
 	f := newDevFixtureWith(t, tr)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute) // a safety net, not an assertion
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, "GET", f.srv.URL+"/console/devices/"+f.pid+"/lamp/live", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := f.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := f.openLive(t, ctx, "lamp")
 	defer resp.Body.Close()
 	r := bufio.NewReader(resp.Body)
 	for _, want := range []string{"status", "data"} {
@@ -425,4 +403,19 @@ func TestDeviceLiveEndsOnClose(t *testing.T) {
 		t.Fatalf("stream did not end cleanly: %v", err)
 	}
 	devWaitFor(t, "the stream to end", func() bool { return f.traffic.watching.Load() == 0 && f.inflight.Load() == 0 })
+}
+
+// openLive opens the device page's event stream of device, until ctx ends.
+func (f *devFixture) openLive(t *testing.T, ctx context.Context, device string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, "GET", f.srv.URL+"/console/devices/"+f.pid+"/"+device+"/live", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := f.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
 }
