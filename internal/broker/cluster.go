@@ -260,7 +260,7 @@ func (b *Broker) disconnectLocal(clientID, topic string, payload []byte, last bo
 		return ErrDeviceOffline
 	}
 	if last {
-		if _, subscribed := b.srv.Topics.Subscribers(topic).Subscriptions[clientID]; subscribed {
+		if isSubscribed(b.srv, cl, topic) {
 			pk := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish}, TopicName: topic, Payload: payload}
 			if err := cl.WritePacket(pk); err != nil {
 				b.log.Debug("last message not written", "client", clientID, "topic", topic, "error", err)

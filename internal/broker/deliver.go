@@ -338,7 +338,7 @@ func (b *Broker) runDrain(ctx context.Context, d *drain) {
 			continue
 		}
 		failures = 0
-		if _, subscribed := b.srv.Topics.Subscribers(topic).Subscriptions[clientID]; !subscribed {
+		if !isSubscribed(b.srv, d.cl, topic) {
 			b.log.Info("offline message dropped, no subscription", "client", clientID, "topic", topic)
 		} else if b.inject(clientID, topic, payload, qos) {
 			t.Reset(b.opts.OfflinePacing) // buffer full: retry the same message
