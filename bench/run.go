@@ -30,6 +30,7 @@ type params struct {
 	reconnects  int           // reconnect storm: devices with persistent sessions (0: skipped)
 	keep        bool          // keep the temporary directory
 	profileDir  string        // write CPU/heap profiles of the Thingo process here ("": none)
+	thingoBin   string        // run this thingo binary instead of building ./cmd/thingo ("": build)
 }
 
 // Limits keep a run bounded.
@@ -56,6 +57,7 @@ func parseFlags(args []string, stderr io.Writer) (options, params, error) {
 	fs.IntVar(&p.reconnects, "reconnects", 10000, "reconnect storm: devices with 10 queued QoS 1 messages each, all reconnecting at once (0 skips; quick: 0)")
 	fs.BoolVar(&p.keep, "keep", false, "keep the temporary directory (logs, Thingo data)")
 	fs.StringVar(&p.profileDir, "profile", "", "write CPU profiles of the Thingo process per scenario and a heap profile of the idle connections to this directory")
+	fs.StringVar(&p.thingoBin, "thingo-bin", "", "run this thingo binary instead of building ./cmd/thingo (to compare two builds)")
 	fs.StringVar(&o.out, "out", "", "update this Markdown file (e.g. docs/benchmarks.md) with the results")
 	fs.StringVar(&o.checkPath, "check", "", "fail if a ratio is worse than half of the one recorded in this JSON file")
 	fs.StringVar(&o.recordPath, "record", "", "write the measured ratios to this JSON file (a baseline for --check)")
@@ -99,6 +101,13 @@ func parseFlags(args []string, stderr io.Writer) (options, params, error) {
 	case p.reconnects < 0 || p.reconnects > maxDevices:
 		return o, p, fmt.Errorf("--reconnects must be 0..%d", maxDevices)
 	}
+	if p.thingoBin != "" {
+		if st, err := os.Stat(p.thingoBin); err != nil {
+			return o, p, fmt.Errorf("--thingo-bin: %w", err)
+		} else if !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
+			return o, p, fmt.Errorf("--thingo-bin: %s is not an executable file", p.thingoBin)
+		}
+	}
 	if err := checkFDLimit(max(p.devices, p.reconnects)); err != nil {
 		return o, p, err
 	}
@@ -120,10 +129,12 @@ func runAll(ctx context.Context, p params, log io.Writer) ([]row, error) {
 	} else {
 		defer os.RemoveAll(dir)
 	}
-	logf(log, "building thingo")
-	bin, err := buildThingo(ctx, dir)
-	if err != nil {
-		return nil, err
+	bin := p.thingoBin
+	if bin == "" {
+		logf(log, "building thingo")
+		if bin, err = buildThingo(ctx, dir); err != nil {
+			return nil, err
+		}
 	}
 	logw, err := os.Create(filepath.Join(dir, "servers.log"))
 	if err != nil {

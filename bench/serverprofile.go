@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 )
 
@@ -21,8 +22,11 @@ type profiler struct {
 }
 
 // cpu starts a CPU profile of d seconds (rounded up) named name and returns
-// a function that waits for it to be written. Errors are logged, not
-// returned: a missing profile must not fail the measurement it accompanies.
+// a function that waits for it to be written. It profiles the bench process
+// (the load generator: the device clients) over the same window, into
+// name.clients.cpu.pprof: on a machine the clients share with the server,
+// their cost is part of every figure. Errors are logged, not returned: a
+// missing profile must not fail the measurement it accompanies.
 func (p *profiler) cpu(ctx context.Context, name string, d time.Duration) (wait func()) {
 	if p == nil {
 		return func() {}
@@ -33,6 +37,37 @@ func (p *profiler) cpu(ctx context.Context, name string, d time.Duration) (wait 
 		defer close(done)
 		p.fetch(ctx, fmt.Sprintf("%s/profile?seconds=%d", p.base, secs), name+".cpu.pprof", time.Duration(secs+30)*time.Second)
 	}()
+	self := p.selfCPU(name+".clients.cpu.pprof", time.Duration(secs)*time.Second)
+	return func() {
+		<-done
+		self()
+	}
+}
+
+// selfCPU profiles this process for d into file and returns a function
+// that waits for the profile to be written.
+func (p *profiler) selfCPU(file string, d time.Duration) (wait func()) {
+	path := filepath.Join(p.dir, file)
+	f, err := os.Create(path)
+	if err != nil {
+		logf(p.log, "profile %s: %v", file, err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		logf(p.log, "profile %s: %v", file, err)
+		return func() {}
+	}
+	done := make(chan struct{})
+	time.AfterFunc(d, func() {
+		defer close(done)
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			logf(p.log, "profile %s: %v", file, err)
+			return
+		}
+		logf(p.log, "profile written: %s", path)
+	})
 	return func() { <-done }
 }
 
