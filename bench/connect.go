@@ -10,6 +10,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/thingo-iot/thingo/internal/pahoconn"
 	"github.com/thingo-iot/thingo/internal/sim"
 	"github.com/thingo-iot/thingo/protocol"
 )
@@ -103,7 +104,7 @@ func connectStorm(ctx context.Context, addr string, cs []creds, conc int) (fleet
 				SetUsername(c.user).SetPassword(c.pass).SetAutoReconnect(false).
 				SetConnectRetry(false).SetKeepAlive(240 * time.Second).SetConnectTimeout(30 * time.Second).
 				SetCleanSession(true).SetDialer(&net.Dialer{LocalAddr: sourceAddr(i), Timeout: 30 * time.Second})
-			cl := mqtt.NewClient(o)
+			cl := mqtt.NewClient(pahoconn.Use(o, nil))
 			tok := cl.Connect()
 			if !tok.WaitTimeout(30*time.Second) || tok.Error() != nil {
 				failed.Add(1)

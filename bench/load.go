@@ -12,6 +12,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/thingo-iot/thingo/internal/pahoconn"
 	"github.com/thingo-iot/thingo/internal/sim"
 	"github.com/thingo-iot/thingo/sdk"
 )
@@ -159,8 +160,8 @@ func mosquittoForward(ctx context.Context, addr string, pubs int, d time.Duratio
 	var h hist
 	var got atomic.Int64
 	payload := []byte(`{"method":"report","clientToken":"bench-0000000000","params":{"power_switch":1,"color":2,"brightness":42,"name":"bench-1","position":{"longitude":10,"latitude":20}}}`)
-	sub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + addr).SetClientID("bench-sub").
-		SetCleanSession(true).SetAutoReconnect(false).SetOrderMatters(false))
+	sub := mqtt.NewClient(pahoconn.Use(mqtt.NewClientOptions().AddBroker("tcp://"+addr).SetClientID("bench-sub").
+		SetCleanSession(true).SetAutoReconnect(false).SetOrderMatters(false), nil))
 	if tok := sub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		return loadResult{}, fmt.Errorf("subscriber connect: %v", tok.Error())
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/thingo-iot/thingo/internal/apiclient"
 	"github.com/thingo-iot/thingo/internal/apikey"
+	"github.com/thingo-iot/thingo/internal/pahoconn"
 	"github.com/thingo-iot/thingo/internal/registry"
 	"github.com/thingo-iot/thingo/internal/sim"
 )
@@ -170,7 +171,7 @@ func persistentClient(addr string, i int, c creds, onMsg mqtt.MessageHandler) mq
 	if onMsg != nil {
 		o.SetDefaultPublishHandler(onMsg)
 	}
-	return mqtt.NewClient(o)
+	return mqtt.NewClient(pahoconn.Use(o, nil))
 }
 
 // forEach runs fn(i) for i in [0, n) with at most conc in flight and joins

@@ -17,6 +17,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/thingo-iot/thingo/internal/pahoconn"
 	"github.com/thingo-iot/thingo/protocol"
 	"github.com/thingo-iot/thingo/protocol/tlspsk"
 )
@@ -228,6 +229,7 @@ func (c *Client) dial(ctx context.Context) error {
 	if c.cfg.Dialer != nil {
 		o.SetDialer(c.cfg.Dialer)
 	}
+	pahoconn.Use(o, nil)
 	if c.cfg.TLSPSK {
 		o.SetCustomOpenConnectionFn(func(u *url.URL, _ mqtt.ClientOptions) (net.Conn, error) {
 			return c.dialPSK(ctx, u.Host)
