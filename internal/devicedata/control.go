@@ -106,31 +106,6 @@ func (s *Service) ReportAsCloud(ctx context.Context, productID, deviceName strin
 	return s.Write(ctx, Batch{Reports: []Report{r}})
 }
 
-// NewReport builds a Report from a params object that was validated.
-func NewReport(productID, deviceName string, at time.Time, params []byte) (Report, error) {
-	r := Report{ProductID: productID, DeviceName: deviceName, At: at}
-	if len(bytes.TrimSpace(params)) == 0 || string(bytes.TrimSpace(params)) == "null" {
-		return r, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(params))
-	if _, err := dec.Token(); err != nil { // '{'
-		return Report{}, ErrNotObject
-	}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return Report{}, ErrNotObject
-		}
-		key, _ := tok.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return Report{}, ErrNotObject
-		}
-		r.Values = append(r.Values, PropertyValue{ID: key, Value: compact(v)})
-	}
-	return r, nil
-}
-
 func compact(b []byte) json.RawMessage {
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, b); err != nil {
