@@ -13,7 +13,10 @@ import (
 // remote config, and §13.9's log topics) and the product's custom topic
 // policies. Checks do no I/O and allocate nothing for exact topics.
 //
-// Exact topics are looked up in a set. A subscription filter that contains
+// Exact topics are checked by their shape: a topic family followed by
+// {pid}/{dn}, or {pid}/{dn}/ followed by a name (the suffix topics and the
+// custom topics), so that an idle connection's ACL holds a few strings, not
+// a set of every topic of the device. A subscription filter that contains
 // wildcards ('+', '#') is granted only when all of these hold:
 //
 //  1. it is a valid MQTT filter and its first level is not a wildcard;
@@ -39,8 +42,10 @@ type ACL struct {
 	productID  string
 	deviceName string
 
-	pub map[string]struct{} // exact publish topics
-	sub map[string]struct{} // exact subscribe topics
+	gateway  bool
+	policies []registry.TopicPolicy // the product's; only valid ones of pid count
+	idPrefix string                 // "{pid}/{dn}/": the suffix topics
+	idSuffix string                 // "/{pid}/{dn}": the prefix topics
 
 	// rrpcTxd and rrpcRxd are "$rrpc/txd/{pid}/{dn}/" and
 	// "$rrpc/rxd/{pid}/{dn}/": one more non-empty level follows.
@@ -74,70 +79,126 @@ var thingKinds = [...]string{"property", "event", "action", "service", "raw"}
 // another product, and names that are empty, contain wildcards or empty
 // levels, are ignored).
 func NewACL(pid, dn string, gateway bool, policies []registry.TopicPolicy) *ACL {
-	a := &ACL{
+	return &ACL{
 		productID:  pid,
 		deviceName: dn,
-		pub:        make(map[string]struct{}),
-		sub:        make(map[string]struct{}),
+		gateway:    gateway,
+		policies:   policies,
+		idPrefix:   pid + "/" + dn + "/",
+		idSuffix:   "/" + pid + "/" + dn,
 		rrpcTxd:    "$rrpc/txd/" + pid + "/" + dn + "/",
 		rrpcRxd:    "$rrpc/rxd/" + pid + "/" + dn + "/",
 	}
-	id := pid + "/" + dn
-	// Suffix topics {pid}/{dn}/<name>.
-	a.add(id+"/control", false, true)
-	a.add(id+"/event", true, false)
-	a.add(id+"/data", true, true)
-	for _, p := range policies {
-		if p.ProductID != "" && p.ProductID != pid || !validPolicyName(p.Name) {
-			continue
+}
+
+// right is what a device may do on one of its topics.
+type right uint8
+
+const (
+	canPub right = 1 << iota
+	canSub
+)
+
+// prefixTopics are the topic families that end with /{pid}/{dn} (PROTOCOL.md
+// §2, §13.10), and gatewayTopics those of gateways only.
+var (
+	prefixTopics = map[string]right{
+		"$thing/up/property": canPub, "$thing/down/property": canSub,
+		"$thing/up/event": canPub, "$thing/down/event": canSub,
+		"$thing/up/action": canPub, "$thing/down/action": canSub,
+		"$thing/up/service": canPub, "$thing/down/service": canSub,
+		"$thing/up/raw": canPub, "$thing/down/raw": canSub,
+		"$ota/report": canPub, "$ota/update": canSub,
+		"$shadow/operation": canPub, "$shadow/operation/result": canSub,
+		"$resource/up/service": canPub, "$resource/down/service": canSub,
+		"$twecall/up/service": canPub, "$twecall/down/service": canSub,
+		"$sys/operation": canPub, "$sys/operation/result": canSub,
+		"$config/operation": canPub, "$config/operation/result": canSub,
+		"$log/operation": canPub, "$log/operation/result": canSub,
+		"$broadcast/rxd": canSub,
+	}
+	gatewayTopics = map[string]right{
+		"$gateway/operation": canPub, "$gateway/operation/result": canSub,
+	}
+)
+
+// suffixTopics are the names of the {pid}/{dn}/<name> topics every device
+// has; the product's custom topics add theirs.
+var suffixTopics = map[string]right{"control": canSub, "event": canPub, "data": canPub | canSub}
+
+// rights returns what the device may do on the exact topic: the union of
+// every rule that names it.
+func (a *ACL) rights(topic string) right {
+	var r right
+	if family, ok := strings.CutSuffix(topic, a.idSuffix); ok {
+		r |= prefixTopics[family]
+		if a.gateway {
+			r |= gatewayTopics[family]
 		}
-		a.add(id+"/"+p.Name,
-			p.Privilege&registry.PrivilegePublish != 0,
-			p.Privilege&registry.PrivilegeSubscribe != 0)
 	}
-	// Prefix topics <family>/{pid}/{dn}.
-	for _, k := range thingKinds {
-		a.add("$thing/up/"+k+"/"+id, true, false)
-		a.add("$thing/down/"+k+"/"+id, false, true)
+	if name, ok := strings.CutPrefix(topic, a.idPrefix); ok {
+		r |= suffixTopics[name]
+		for _, p := range a.policies {
+			if p.Name == name && a.validPolicy(p) {
+				r |= policyRight(p)
+			}
+		}
 	}
-	pairs := []struct{ up, down string }{
-		{"$ota/report", "$ota/update"},
-		{"$shadow/operation", "$shadow/operation/result"},
-		{"$resource/up/service", "$resource/down/service"},
-		{"$twecall/up/service", "$twecall/down/service"},
-		{"$sys/operation", "$sys/operation/result"},
-		{"$config/operation", "$config/operation/result"},
-		{"$log/operation", "$log/operation/result"},
+	return r
+}
+
+// validPolicy reports whether custom topic policy p applies to the device:
+// of its product (or of no product) and with a valid name.
+func (a *ACL) validPolicy(p registry.TopicPolicy) bool {
+	return (p.ProductID == "" || p.ProductID == a.productID) && validPolicyName(p.Name)
+}
+
+func policyRight(p registry.TopicPolicy) right {
+	var r right
+	if p.Privilege&registry.PrivilegePublish != 0 {
+		r |= canPub
 	}
-	if gateway {
-		pairs = append(pairs, struct{ up, down string }{"$gateway/operation", "$gateway/operation/result"})
+	if p.Privilege&registry.PrivilegeSubscribe != 0 {
+		r |= canSub
 	}
-	for _, p := range pairs {
-		a.add(p.up+"/"+id, true, false)
-		a.add(p.down+"/"+id, false, true)
+	return r
+}
+
+// exactTopics returns every exact topic of the device with its rights.
+func (a *ACL) exactTopics() map[string]right {
+	out := make(map[string]right)
+	add := func(families map[string]right) {
+		for f, r := range families {
+			out[f+a.idSuffix] |= r
+		}
 	}
-	a.add("$broadcast/rxd/"+id, false, true)
-	return a
+	add(prefixTopics)
+	if a.gateway {
+		add(gatewayTopics)
+	}
+	for name, r := range suffixTopics {
+		out[a.idPrefix+name] |= r
+	}
+	for _, p := range a.policies {
+		if a.validPolicy(p) {
+			out[a.idPrefix+p.Name] |= policyRight(p)
+		}
+	}
+	return out
 }
 
 // compileTemplates fills templates and anchors from the exact topics and
 // the RRPC patterns (the free id level is a pattern, not an exact topic).
 func (a *ACL) compileTemplates() {
 	a.anchors = make(map[string][]int)
-	topics := make([]string, 0, len(a.pub)+len(a.sub))
-	for t := range a.pub {
+	exact := a.exactTopics()
+	topics := make([]string, 0, len(exact))
+	for t := range exact {
 		topics = append(topics, t)
-	}
-	for t := range a.sub {
-		if _, both := a.pub[t]; !both {
-			topics = append(topics, t)
-		}
 	}
 	slices.Sort(topics)
 	for _, t := range topics {
-		_, pub := a.pub[t]
-		_, sub := a.sub[t]
-		a.addTemplate(t, pub, sub)
+		a.addTemplate(t, exact[t]&canPub != 0, exact[t]&canSub != 0)
 	}
 	a.addTemplate(a.rrpcTxd+"+", true, false)
 	a.addTemplate(a.rrpcRxd+"+", false, true)
@@ -148,15 +209,6 @@ func (a *ACL) ProductID() string { return a.productID }
 
 // DeviceName is the name of the device the ACL belongs to.
 func (a *ACL) DeviceName() string { return a.deviceName }
-
-func (a *ACL) add(topic string, pub, sub bool) {
-	if pub {
-		a.pub[topic] = struct{}{}
-	}
-	if sub {
-		a.sub[topic] = struct{}{}
-	}
-}
 
 func (a *ACL) addTemplate(topic string, pub, sub bool) {
 	levels := strings.Split(topic, "/")
@@ -180,7 +232,7 @@ func (a *ACL) addTemplate(topic string, pub, sub bool) {
 
 // CanPublish reports whether the device may publish on topic.
 func (a *ACL) CanPublish(topic string) bool {
-	if _, ok := a.pub[topic]; ok {
+	if a.rights(topic)&canPub != 0 {
 		return true
 	}
 	if isRRPCTopic(topic, a.rrpcTxd) {
@@ -199,7 +251,7 @@ func (a *ACL) CanSubscribe(filter string) bool {
 }
 
 func (a *ACL) canSubscribe(filter string) bool {
-	if _, ok := a.sub[filter]; ok {
+	if a.rights(filter)&canSub != 0 {
 		return true
 	}
 	if !strings.ContainsAny(filter, "+#") {

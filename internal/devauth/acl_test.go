@@ -262,3 +262,112 @@ func FuzzCanSubscribe(f *testing.F) {
 		}
 	})
 }
+
+// setACLTopics is how NewACL listed a device's exact topics before the
+// structural check: the reference for exactTopics.
+func setACLTopics(pid, dn string, gateway bool, policies []registry.TopicPolicy) map[string]right {
+	out := map[string]right{}
+	id := pid + "/" + dn
+	add := func(topic string, r right) { out[topic] |= r }
+	add(id+"/control", canSub)
+	add(id+"/event", canPub)
+	add(id+"/data", canPub|canSub)
+	for _, p := range policies {
+		if p.ProductID != "" && p.ProductID != pid || !validPolicyName(p.Name) {
+			continue
+		}
+		add(id+"/"+p.Name, policyRight(p))
+	}
+	for _, k := range []string{"property", "event", "action", "service", "raw"} {
+		add("$thing/up/"+k+"/"+id, canPub)
+		add("$thing/down/"+k+"/"+id, canSub)
+	}
+	pairs := [][2]string{
+		{"$ota/report", "$ota/update"},
+		{"$shadow/operation", "$shadow/operation/result"},
+		{"$resource/up/service", "$resource/down/service"},
+		{"$twecall/up/service", "$twecall/down/service"},
+		{"$sys/operation", "$sys/operation/result"},
+		{"$config/operation", "$config/operation/result"},
+		{"$log/operation", "$log/operation/result"},
+	}
+	if gateway {
+		pairs = append(pairs, [2]string{"$gateway/operation", "$gateway/operation/result"})
+	}
+	for _, p := range pairs {
+		add(p[0]+"/"+id, canPub)
+		add(p[1]+"/"+id, canSub)
+	}
+	add("$broadcast/rxd/"+id, canSub)
+	return out
+}
+
+// aclCases are ACLs whose exact topics the tests below enumerate, including
+// custom topics that repeat a built-in name with other rights, a policy of
+// no product, and a device named like a topic level.
+func aclCases() []*ACL {
+	overlapping := append(testPolicies(),
+		registry.TopicPolicy{ProductID: pid, Name: "control", Privilege: registry.PrivilegePublish},
+		registry.TopicPolicy{ProductID: "", Name: "event", Privilege: registry.PrivilegeSubscribe},
+		registry.TopicPolicy{ProductID: pid, Name: "up", Privilege: registry.PrivilegeSubscribe},
+	)
+	return []*ACL{
+		NewACL(pid, dn, false, testPolicies()),
+		NewACL(pid, dn, true, overlapping),
+		NewACL(pid, "operation", true, nil),
+		NewACL("$thing", "up", false, overlapping),
+	}
+}
+
+func TestACLExactTopics(t *testing.T) {
+	for _, a := range aclCases() {
+		want := setACLTopics(a.productID, a.deviceName, a.gateway, a.policies)
+		got := a.exactTopics()
+		if len(got) != len(want) {
+			t.Errorf("%s/%s: %d exact topics, want %d", a.productID, a.deviceName, len(got), len(want))
+		}
+		for topic, r := range want {
+			if got[topic] != r {
+				t.Errorf("%s/%s: exactTopics[%q] = %b, want %b", a.productID, a.deviceName, topic, got[topic], r)
+			}
+			if a.rights(topic) != r {
+				t.Errorf("%s/%s: rights(%q) = %b, want %b", a.productID, a.deviceName, topic, a.rights(topic), r)
+			}
+			for _, near := range []string{topic + "/x", "x/" + topic, topic[1:], topic[:len(topic)-1], topic + "/"} {
+				if _, listed := want[near]; !listed && a.rights(near) != 0 {
+					t.Errorf("%s/%s: rights(%q) = %b, want none", a.productID, a.deviceName, near, a.rights(near))
+				}
+			}
+		}
+	}
+}
+
+// FuzzACLRights checks the structural check against the enumeration of the
+// device's exact topics: any string is a topic of the device with the same
+// rights in both, or in neither.
+func FuzzACLRights(f *testing.F) {
+	for _, s := range []string{"$thing/up/property/AB12CD34EF/dev001", "AB12CD34EF/dev001/both/x",
+		"AB12CD34EF/dev001/", "/AB12CD34EF/dev001", "$gateway/operation/AB12CD34EF/dev001"} {
+		f.Add(s)
+	}
+	cases := aclCases()
+	exact := make([]map[string]right, len(cases))
+	for i, a := range cases {
+		exact[i] = a.exactTopics()
+	}
+	f.Fuzz(func(t *testing.T, topic string) {
+		for i, a := range cases {
+			if got, want := a.rights(topic), exact[i][topic]; got != want {
+				t.Fatalf("%s/%s: rights(%q) = %b, enumeration says %b", a.productID, a.deviceName, topic, got, want)
+			}
+		}
+	})
+}
+
+func BenchmarkNewACL(b *testing.B) {
+	policies := testPolicies()
+	b.ReportAllocs()
+	for b.Loop() {
+		NewACL(pid, dn, false, policies)
+	}
+}
