@@ -262,8 +262,10 @@ func runAll(ctx context.Context, p params, log io.Writer) ([]row, error) {
 		ctlc <- ctlOut{r, err}
 	}()
 	wait = prof.cpu(ctx, "latency", p.duration)
+	waitTrace := prof.trace(ctx, "latency", min(p.duration, 3*time.Second))
 	tLat := thingoReports(ctx, reporters, p.duration, p.rate)
 	wait()
+	waitTrace()
 	stopLoad()
 	co := <-ctlc
 	if co.err != nil && !errors.Is(co.err, context.Canceled) {

@@ -44,6 +44,23 @@ func (p *profiler) cpu(ctx context.Context, name string, d time.Duration) (wait 
 	}
 }
 
+// trace fetches an execution trace of the Thingo process of d (whole
+// seconds, at least one) into name.trace, for `go tool trace` (its
+// -pprof=sched and -pprof=syscall views show where a report waited), and
+// returns a function that waits for it.
+func (p *profiler) trace(ctx context.Context, name string, d time.Duration) (wait func()) {
+	if p == nil {
+		return func() {}
+	}
+	secs := max(int(d/time.Second), 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.fetch(ctx, fmt.Sprintf("%s/trace?seconds=%d", p.base, secs), name+".trace", time.Duration(secs+30)*time.Second)
+	}()
+	return func() { <-done }
+}
+
 // selfCPU profiles this process for d into file and returns a function
 // that waits for the profile to be written.
 func (p *profiler) selfCPU(file string, d time.Duration) (wait func()) {
