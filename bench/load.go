@@ -23,6 +23,7 @@ type loadResult struct {
 	errors   int64
 	elapsed  time.Duration
 	p50, p99 time.Duration
+	cpu      cpuSample // used by the server and by the clients over the window
 }
 
 func (r loadResult) rate() float64 {
@@ -115,13 +116,14 @@ func pacer(ctx context.Context, rate float64) <-chan time.Time {
 // thingoReports runs property reports from every client for d, each client
 // waiting for its report_reply before the next report (closed loop at rate
 // 0) or taking permits at a fixed total rate.
-func thingoReports(ctx context.Context, cs []*sdk.Client, d time.Duration, rate float64) loadResult {
+func thingoReports(ctx context.Context, cs []*sdk.Client, d time.Duration, rate float64, serverPID int) loadResult {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	permits := pacer(ctx, rate)
 	var h hist
 	var n, errs atomic.Int64
 	var wg sync.WaitGroup
+	cpu0 := sampleCPU(serverPID)
 	start := time.Now()
 	for i, c := range cs {
 		wg.Go(func() {
@@ -149,14 +151,15 @@ func thingoReports(ctx context.Context, cs []*sdk.Client, d time.Duration, rate 
 	}
 	wg.Wait()
 	el := min(time.Since(start), d)
-	return loadResult{msgs: n.Load(), errors: errs.Load(), elapsed: el, p50: h.quantile(0.5), p99: h.quantile(0.99)}
+	return loadResult{msgs: n.Load(), errors: errs.Load(), elapsed: el, p50: h.quantile(0.5), p99: h.quantile(0.99),
+		cpu: sampleCPU(serverPID).sub(cpu0)}
 }
 
 // mosquittoForward runs QoS 1 publishes from every publisher (each waiting
 // for its PUBACK before the next, or taking permits at a fixed rate) to
 // one QoS 1 subscriber of bench/#, and counts what the subscriber receives;
 // latency is publish to delivery (the send time travels in the payload).
-func mosquittoForward(ctx context.Context, addr string, pubs int, d time.Duration, rate float64) (loadResult, error) {
+func mosquittoForward(ctx context.Context, addr string, pubs int, d time.Duration, rate float64, serverPID int) (loadResult, error) {
 	var h hist
 	var got atomic.Int64
 	payload := []byte(`{"method":"report","clientToken":"bench-0000000000","params":{"power_switch":1,"color":2,"brightness":42,"name":"bench-1","position":{"longitude":10,"latitude":20}}}`)
@@ -186,6 +189,7 @@ func mosquittoForward(ctx context.Context, addr string, pubs int, d time.Duratio
 	permits := pacer(ctx, rate)
 	var errs atomic.Int64
 	var wg sync.WaitGroup
+	cpu0 := sampleCPU(serverPID)
 	start := time.Now()
 	got.Store(0)
 	for i, c := range f {
@@ -212,8 +216,9 @@ func mosquittoForward(ctx context.Context, addr string, pubs int, d time.Duratio
 	<-ctx.Done()
 	el := time.Since(start)
 	n := got.Load()
+	cpu := sampleCPU(serverPID).sub(cpu0)
 	wg.Wait()
-	return loadResult{msgs: n, errors: errs.Load(), elapsed: el, p50: h.quantile(0.5), p99: h.quantile(0.99)}, nil
+	return loadResult{msgs: n, errors: errs.Load(), elapsed: el, p50: h.quantile(0.5), p99: h.quantile(0.99), cpu: cpu}, nil
 }
 
 // controlRoundTrips sends k ControlDeviceData calls to the device of c, one

@@ -235,15 +235,22 @@ func runAll(ctx context.Context, p params, log io.Writer) ([]row, error) {
 
 	logf(log, "thingo: report throughput, %d devices, %v", p.pubs, p.duration)
 	wait := prof.cpu(ctx, "throughput", p.duration)
-	tThr := thingoReports(ctx, reporters, p.duration, 0)
+	tThr := thingoReports(ctx, reporters, p.duration, 0, th.pid())
 	wait()
 	logf(log, "mosquitto: forwarding throughput, %d publishers, %v", p.pubs, p.duration)
-	mThr, err := mosquittoForward(ctx, mq.addr, p.pubs, p.duration, 0)
+	mThr, err := mosquittoForward(ctx, mq.addr, p.pubs, p.duration, 0, mq.pid())
 	if err != nil {
 		return nil, err
 	}
 	rows = append(rows, row{Key: "throughput", Name: fmt.Sprintf("QoS1 throughput, %d clients", p.pubs), Unit: "msg/s",
 		Thingo: tThr.rate(), Mosquitto: mThr.rate(), HigherBetter: true})
+	rows = append(rows,
+		row{Name: "throughput: server CPU per message", Unit: "µs",
+			Thingo:    perMessage(tThr.cpu.server, tThr.cpu.ok, tThr.msgs),
+			Mosquitto: perMessage(mThr.cpu.server, mThr.cpu.ok, mThr.msgs)},
+		row{Name: "throughput: clients' CPU per message", Unit: "µs",
+			Thingo:    perMessage(tThr.cpu.self, tThr.cpu.ok, tThr.msgs),
+			Mosquitto: perMessage(mThr.cpu.self, mThr.cpu.ok, mThr.msgs)})
 
 	logf(log, "thingo: latency at %.0f msg/s with %d control round trips", p.rate, p.controls)
 	type ctlOut struct {
@@ -263,7 +270,7 @@ func runAll(ctx context.Context, p params, log io.Writer) ([]row, error) {
 	}()
 	wait = prof.cpu(ctx, "latency", p.duration)
 	waitTrace := prof.trace(ctx, "latency", min(p.duration, 3*time.Second))
-	tLat := thingoReports(ctx, reporters, p.duration, p.rate)
+	tLat := thingoReports(ctx, reporters, p.duration, p.rate, th.pid())
 	wait()
 	waitTrace()
 	stopLoad()
@@ -272,7 +279,7 @@ func runAll(ctx context.Context, p params, log io.Writer) ([]row, error) {
 		return nil, co.err
 	}
 	logf(log, "mosquitto: latency at %.0f msg/s", p.rate)
-	mLat, err := mosquittoForward(ctx, mq.addr, p.pubs, p.duration, p.rate)
+	mLat, err := mosquittoForward(ctx, mq.addr, p.pubs, p.duration, p.rate, mq.pid())
 	if err != nil {
 		return nil, err
 	}
