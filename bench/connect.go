@@ -10,9 +10,9 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/thingo-iot/thingo/internal/pahoconn"
 	"github.com/thingo-iot/thingo/internal/sim"
 	"github.com/thingo-iot/thingo/protocol"
+	"github.com/thingo-iot/thingo/sdk/pahoconn"
 )
 
 // creds are the MQTT CONNECT fields of one client.

@@ -12,9 +12,9 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/thingo-iot/thingo/internal/pahoconn"
 	"github.com/thingo-iot/thingo/internal/sim"
 	"github.com/thingo-iot/thingo/sdk"
+	"github.com/thingo-iot/thingo/sdk/pahoconn"
 )
 
 // loadResult is the outcome of a throughput or fixed-rate run.

@@ -17,9 +17,9 @@ import (
 
 	"github.com/thingo-iot/thingo/internal/apiclient"
 	"github.com/thingo-iot/thingo/internal/apikey"
-	"github.com/thingo-iot/thingo/internal/pahoconn"
 	"github.com/thingo-iot/thingo/internal/registry"
 	"github.com/thingo-iot/thingo/internal/sim"
+	"github.com/thingo-iot/thingo/sdk/pahoconn"
 )
 
 // Reconnect storm: devices with persistent sessions (clean session off) and

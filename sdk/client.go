@@ -17,9 +17,9 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/thingo-iot/thingo/internal/pahoconn"
 	"github.com/thingo-iot/thingo/protocol"
 	"github.com/thingo-iot/thingo/protocol/tlspsk"
+	"github.com/thingo-iot/thingo/sdk/pahoconn"
 )
 
 // Errors returned by the Client.

@@ -5,6 +5,9 @@
 // which on a bare TCP connection is three or more read system calls per
 // packet, and one more for each packet that arrived in the same segment.
 // Through a buffer, one system call takes what the socket holds.
+//
+// The SDK's client uses it for its own connections; any application that
+// drives paho directly can call Use on its client options.
 package pahoconn
 
 import (
