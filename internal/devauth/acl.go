@@ -43,9 +43,9 @@ type ACL struct {
 	deviceName string
 
 	gateway  bool
-	policies []registry.TopicPolicy // the product's; only valid ones of pid count
-	idPrefix string                 // "{pid}/{dn}/": the suffix topics
-	idSuffix string                 // "/{pid}/{dn}": the prefix topics
+	custom   []customTopic // the product's valid custom topics
+	idPrefix string        // "{pid}/{dn}/": the suffix topics
+	idSuffix string        // "/{pid}/{dn}": the prefix topics
 
 	// rrpcTxd and rrpcRxd are "$rrpc/txd/{pid}/{dn}/" and
 	// "$rrpc/rxd/{pid}/{dn}/": one more non-empty level follows.
@@ -79,16 +79,28 @@ var thingKinds = [...]string{"property", "event", "action", "service", "raw"}
 // another product, and names that are empty, contain wildcards or empty
 // levels, are ignored).
 func NewACL(pid, dn string, gateway bool, policies []registry.TopicPolicy) *ACL {
-	return &ACL{
+	a := &ACL{
 		productID:  pid,
 		deviceName: dn,
 		gateway:    gateway,
-		policies:   policies,
 		idPrefix:   pid + "/" + dn + "/",
 		idSuffix:   "/" + pid + "/" + dn,
 		rrpcTxd:    "$rrpc/txd/" + pid + "/" + dn + "/",
 		rrpcRxd:    "$rrpc/rxd/" + pid + "/" + dn + "/",
 	}
+	for _, p := range policies {
+		if p.ProductID != "" && p.ProductID != pid || !validPolicyName(p.Name) {
+			continue
+		}
+		a.custom = append(a.custom, customTopic{name: p.Name, right: policyRight(p)})
+	}
+	return a
+}
+
+// customTopic is a custom topic {pid}/{dn}/<name> of the product.
+type customTopic struct {
+	name  string
+	right right
 }
 
 // right is what a device may do on one of its topics.
@@ -138,19 +150,13 @@ func (a *ACL) rights(topic string) right {
 	}
 	if name, ok := strings.CutPrefix(topic, a.idPrefix); ok {
 		r |= suffixTopics[name]
-		for _, p := range a.policies {
-			if p.Name == name && a.validPolicy(p) {
-				r |= policyRight(p)
+		for _, c := range a.custom {
+			if c.name == name {
+				r |= c.right
 			}
 		}
 	}
 	return r
-}
-
-// validPolicy reports whether custom topic policy p applies to the device:
-// of its product (or of no product) and with a valid name.
-func (a *ACL) validPolicy(p registry.TopicPolicy) bool {
-	return (p.ProductID == "" || p.ProductID == a.productID) && validPolicyName(p.Name)
 }
 
 func policyRight(p registry.TopicPolicy) right {
@@ -179,10 +185,8 @@ func (a *ACL) exactTopics() map[string]right {
 	for name, r := range suffixTopics {
 		out[a.idPrefix+name] |= r
 	}
-	for _, p := range a.policies {
-		if a.validPolicy(p) {
-			out[a.idPrefix+p.Name] |= policyRight(p)
-		}
+	for _, c := range a.custom {
+		out[a.idPrefix+c.name] |= c.right
 	}
 	return out
 }

@@ -306,22 +306,28 @@ func setACLTopics(pid, dn string, gateway bool, policies []registry.TopicPolicy)
 // custom topics that repeat a built-in name with other rights, a policy of
 // no product, and a device named like a topic level.
 func aclCases() []*ACL {
+	ps := aclCasePolicies()
+	return []*ACL{
+		NewACL(pid, dn, false, ps[0]),
+		NewACL(pid, dn, true, ps[1]),
+		NewACL(pid, "operation", true, ps[2]),
+		NewACL("$thing", "up", false, ps[3]),
+	}
+}
+
+// aclCasePolicies are the policies of aclCases, in order.
+func aclCasePolicies() [][]registry.TopicPolicy {
 	overlapping := append(testPolicies(),
 		registry.TopicPolicy{ProductID: pid, Name: "control", Privilege: registry.PrivilegePublish},
 		registry.TopicPolicy{ProductID: "", Name: "event", Privilege: registry.PrivilegeSubscribe},
 		registry.TopicPolicy{ProductID: pid, Name: "up", Privilege: registry.PrivilegeSubscribe},
 	)
-	return []*ACL{
-		NewACL(pid, dn, false, testPolicies()),
-		NewACL(pid, dn, true, overlapping),
-		NewACL(pid, "operation", true, nil),
-		NewACL("$thing", "up", false, overlapping),
-	}
+	return [][]registry.TopicPolicy{testPolicies(), overlapping, nil, overlapping}
 }
 
 func TestACLExactTopics(t *testing.T) {
-	for _, a := range aclCases() {
-		want := setACLTopics(a.productID, a.deviceName, a.gateway, a.policies)
+	for i, a := range aclCases() {
+		want := setACLTopics(a.productID, a.deviceName, a.gateway, aclCasePolicies()[i])
 		got := a.exactTopics()
 		if len(got) != len(want) {
 			t.Errorf("%s/%s: %d exact topics, want %d", a.productID, a.deviceName, len(got), len(want))
