@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"time"
 	"unicode/utf8"
+
+	"github.com/thingo-iot/thingo/internal/jsonobj"
 )
 
 // NewReport builds a Report from a params object that was validated: one
@@ -13,8 +15,8 @@ import (
 // ErrNotObject.
 //
 // It is on the path of every property report, so it checks params with
-// json.Valid (no allocation) and then walks the members itself, instead of
-// a json.Decoder (which builds an error value at the end of each member).
+// json.Valid (no allocation) and then walks the members with jsonobj.Walk
+// instead of a json.Decoder.
 func NewReport(productID, deviceName string, at time.Time, params []byte) (Report, error) {
 	r := Report{ProductID: productID, DeviceName: deviceName, At: at}
 	p := bytes.TrimSpace(params)
@@ -25,72 +27,12 @@ func NewReport(productID, deviceName string, at time.Time, params []byte) (Repor
 		return Report{}, ErrNotObject
 	}
 	p = bytes.Clone(p) // the values alias this copy, not the caller's buffer
-	i := skipSpace(p, 1)
-	for p[i] != '}' {
-		end := stringEnd(p, i)
-		key := p[i:end]
-		i = skipSpace(p, skipSpace(p, end)+1) // past ':'
-		vend := valueEnd(p, i)
-		r.Values = append(r.Values, PropertyValue{ID: memberKey(key), Value: compactValue(p[i:vend])})
-		i = skipSpace(p, vend)
-		if p[i] == ',' {
-			i = skipSpace(p, i+1)
-		}
+	if !jsonobj.Walk(p, func(key, value []byte) {
+		r.Values = append(r.Values, PropertyValue{ID: memberKey(key), Value: compactValue(value)})
+	}) {
+		return Report{}, ErrNotObject // not reached: p is a valid object
 	}
 	return r, nil
-}
-
-// The walkers below assume valid JSON (NewReport checked it).
-
-func skipSpace(p []byte, i int) int {
-	for i < len(p) && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// stringEnd returns the index after the string that starts at p[i] ('"').
-func stringEnd(p []byte, i int) int {
-	for i++; i < len(p); i++ {
-		switch p[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return len(p)
-}
-
-// valueEnd returns the index after the value that starts at p[i].
-func valueEnd(p []byte, i int) int {
-	switch p[i] {
-	case '"':
-		return stringEnd(p, i)
-	case '{', '[':
-		depth := 0
-		for i < len(p) {
-			switch p[i] {
-			case '"':
-				i = stringEnd(p, i)
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-		return len(p)
-	}
-	for i < len(p) && p[i] != ',' && p[i] != '}' && p[i] != ']' &&
-		p[i] != ' ' && p[i] != '\t' && p[i] != '\n' && p[i] != '\r' {
-		i++
-	}
-	return i
 }
 
 // memberKey is the text of a member name (a JSON string, quotes included),

@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"encoding/json"
 	"strings"
+
+	"github.com/thingo-iot/thingo/internal/jsonobj"
 )
 
 // param is a member of a report's params object: a property id and its
@@ -45,107 +47,18 @@ func paramValue(params, id string) (string, bool, error) {
 	return "", false, nil
 }
 
-// splitParams appends the members of params to dst if params has the form
-// appendReportParams writes, and reports whether it had. Values are not
-// validated, only delimited: strings, objects and arrays up to their end
-// (brackets counted outside strings), numbers and literals as far as their
-// characters go.
+// splitParams appends the members of params to dst if jsonobj.Walk can
+// take it apart and no id has an escape (ids are returned as written), and
+// reports whether it could. Values are not validated, only delimited.
 func splitParams(dst []param, params string) ([]param, bool) {
 	n := len(dst)
-	fail := func() ([]param, bool) { return dst[:n], false }
-	s := params
-	if len(s) < 2 || s[0] != '{' {
-		return fail()
+	escaped := false
+	ok := jsonobj.Walk(params, func(key, value string) {
+		escaped = escaped || strings.IndexByte(key, '\\') >= 0
+		dst = append(dst, param{key[1 : len(key)-1], value})
+	})
+	if !ok || escaped {
+		return dst[:n], false
 	}
-	if s == "{}" {
-		return dst, true
-	}
-	i := 1
-	for {
-		// "id":
-		if i >= len(s) || s[i] != '"' {
-			return fail()
-		}
-		end := strings.IndexAny(s[i+1:], `"\`)
-		if end < 0 || s[i+1+end] != '"' {
-			return fail() // unterminated, or an escape: leave it to encoding/json
-		}
-		id := s[i+1 : i+1+end]
-		i += end + 2
-		if i >= len(s) || s[i] != ':' {
-			return fail()
-		}
-		i++
-		v, ok := valueEnd(s, i)
-		if !ok {
-			return fail()
-		}
-		dst = append(dst, param{id, s[i:v]})
-		i = v
-		switch {
-		case i < len(s) && s[i] == ',':
-			i++
-		case i == len(s)-1 && s[i] == '}':
-			return dst, true
-		default:
-			return fail()
-		}
-	}
-}
-
-// valueEnd returns the end of the JSON value starting at s[i].
-func valueEnd(s string, i int) (int, bool) {
-	if i >= len(s) {
-		return 0, false
-	}
-	switch s[i] {
-	case '"':
-		return stringEnd(s, i)
-	case '{', '[':
-		depth := 0
-		for i < len(s) {
-			switch s[i] {
-			case '"':
-				end, ok := stringEnd(s, i)
-				if !ok {
-					return 0, false
-				}
-				i = end
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1, true
-				}
-			}
-			i++
-		}
-		return 0, false
-	default: // a number, true, false or null
-		start := i
-		for i < len(s) && literalByte(s[i]) {
-			i++
-		}
-		return i, i > start
-	}
-}
-
-// literalByte reports whether c may appear in a JSON number or literal.
-func literalByte(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '+' || c == '.'
-}
-
-// stringEnd returns the end of the JSON string starting at s[i] (a quote).
-func stringEnd(s string, i int) (int, bool) {
-	for i++; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1, true
-		}
-	}
-	return 0, false
+	return dst, true
 }
