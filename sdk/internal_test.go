@@ -128,7 +128,7 @@ func TestParseDown(t *testing.T) {
 		{`{"method" : "report_reply", "clientToken" : "a-1", "code" : 0, "status" : "ok"}`, "a-1", true},
 		{`{"code":0,"clientToken":"x","status":"ok"}`, "x", true},
 		{`{"method":"control","clientToken":true}`, "", false},
-		{`{"method":"control","params":[1]}`, "", false},
+		{`{"method":"control","params":[1]}`, "", true}, // params are decoded when handled, see below
 		{`[]`, "", false},
 		{``, "", false},
 	}
@@ -140,6 +140,17 @@ func TestParseDown(t *testing.T) {
 		}
 		if string(m.ClientToken) != tt.token {
 			t.Errorf("parseDown(%s).ClientToken = %q, want %q", tt.in, m.ClientToken, tt.token)
+		}
+	}
+	for in, ok := range map[string]bool{
+		`{"params":{"a":1}}`: true, `{"params":null}`: true, `{}`: true, `{"params":[1]}`: false, `{"params":"x"}`: false,
+	} {
+		m, err := parseDown([]byte(in))
+		if err != nil {
+			t.Fatalf("parseDown(%s): %v", in, err)
+		}
+		if _, err := m.params(); (err == nil) != ok {
+			t.Errorf("parseDown(%s).params() error = %v, want ok %v", in, err, ok)
 		}
 	}
 }

@@ -102,10 +102,23 @@ func (t *thing) setAction(id string, h ActionHandler) {
 
 // downMsg is the envelope of a `$thing/down/...` message.
 type downMsg struct {
-	Method      string         `json:"method"`
-	ClientToken flexString     `json:"clientToken"`
-	ActionID    string         `json:"actionId"`
-	Params      map[string]any `json:"params"`
+	Method      string          `json:"method"`
+	ClientToken flexString      `json:"clientToken"`
+	ActionID    string          `json:"actionId"`
+	Params      json.RawMessage `json:"params"` // decoded by params, for the requests that carry them
+}
+
+// params decodes the params of a control or an action call (absent or
+// null: nil).
+func (d downMsg) params() (map[string]any, error) {
+	if len(d.Params) == 0 {
+		return nil, nil
+	}
+	var p map[string]any
+	if err := json.Unmarshal(d.Params, &p); err != nil {
+		return nil, fmt.Errorf("sdk: bad downlink params: %w", err)
+	}
+	return p, nil
 }
 
 // flexString accepts a JSON string or number (some servers send numeric
@@ -166,6 +179,11 @@ func (t *thing) onReply(_ context.Context, m Message) {
 		t.c.log.Warn("dropping downlink", "topic", m.Topic, "err", err)
 		return
 	}
+	t.deliverReply(d, m)
+}
+
+// deliverReply hands reply m, parsed as d, to the request waiting for it.
+func (t *thing) deliverReply(d downMsg, m Message) {
 	if d.ClientToken == "" || !t.c.waiters.deliver(string(d.ClientToken), m.Payload) {
 		t.c.log.Debug("reply without waiter", "topic", m.Topic, "method", d.Method, "clientToken", d.ClientToken)
 	}
@@ -178,7 +196,12 @@ func (t *thing) onProperty(ctx context.Context, m Message) {
 		return
 	}
 	if d.Method != methodControl {
-		t.onReply(ctx, m)
+		t.deliverReply(d, m)
+		return
+	}
+	params, err := d.params()
+	if err != nil {
+		t.c.log.Warn("dropping downlink", "topic", m.Topic, "err", err)
 		return
 	}
 	t.mu.RLock()
@@ -186,7 +209,7 @@ func (t *thing) onProperty(ctx context.Context, m Message) {
 	t.mu.RUnlock()
 	code, status := CodeInternalError, "control not handled by the device"
 	if h != nil {
-		code, status = h(ctx, d.Params)
+		code, status = h(ctx, params)
 	}
 	t.sendReply(ctx, protocol.KindProperty, map[string]any{
 		"method": methodControlReply, "clientToken": string(d.ClientToken), "code": code, "status": status,
@@ -200,7 +223,12 @@ func (t *thing) onAction(ctx context.Context, m Message) {
 		return
 	}
 	if d.Method != methodAction {
-		t.onReply(ctx, m)
+		t.deliverReply(d, m)
+		return
+	}
+	params, err := d.params()
+	if err != nil {
+		t.c.log.Warn("dropping downlink", "topic", m.Topic, "err", err)
 		return
 	}
 	t.mu.RLock()
@@ -208,7 +236,7 @@ func (t *thing) onAction(ctx context.Context, m Message) {
 	t.mu.RUnlock()
 	code, status, resp := CodeUnknown, "action "+d.ActionID+" not supported", map[string]any{}
 	if h != nil {
-		code, status, resp = h(ctx, d.Params)
+		code, status, resp = h(ctx, params)
 		if resp == nil {
 			resp = map[string]any{}
 		}
