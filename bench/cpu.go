@@ -69,10 +69,11 @@ func parseStatCPU(stat string) (time.Duration, error) {
 	return time.Duration(utime+stime) * clockTick, nil
 }
 
-// perMessage is CPU time per message in microseconds, NaN when unknown.
-func perMessage(cpu time.Duration, ok bool, msgs int64) float64 {
-	if !ok || msgs <= 0 {
+// cpuPer is CPU time per message or per connect in microseconds, NaN when
+// unknown.
+func cpuPer(cpu time.Duration, ok bool, n int64) float64 {
+	if !ok || n <= 0 {
 		return math.NaN()
 	}
-	return float64(cpu.Microseconds()) / float64(msgs)
+	return float64(cpu.Microseconds()) / float64(n)
 }

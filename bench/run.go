@@ -188,39 +188,47 @@ func runAll(ctx context.Context, p params, log io.Writer) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
-	storm := func(s *server, cs []creds) (connectResult, float64, error) {
+	storm := func(s *server, cs []creds) (connectResult, cpuSample, float64, error) {
 		before, err := s.rssKiB()
 		if err != nil {
-			return connectResult{}, 0, err
+			return connectResult{}, cpuSample{}, 0, err
 		}
 		logf(log, "%s: connect storm of %d clients", s.name, len(cs))
 		wait := func() {}
 		if s == th {
 			wait = prof.cpu(ctx, "connect", 5*time.Second)
 		}
+		cpu0 := sampleCPU(s.pid())
 		f, res := connectStorm(ctx, s.addr, cs, p.concurrency)
+		cpu := sampleCPU(s.pid()).sub(cpu0)
 		defer f.disconnect()
 		wait()
 		if res.failed > 0 {
-			return res, 0, fmt.Errorf("%s: %d of %d connects failed: %w", s.name, res.failed, len(cs), res.firstErr)
+			return res, cpu, 0, fmt.Errorf("%s: %d of %d connects failed: %w", s.name, res.failed, len(cs), res.firstErr)
 		}
 		kib, err := idleMemory(ctx, s, before, res.ok, p.hold)
 		if s == th {
 			prof.heap(ctx, "idle")
 		}
-		return res, kib, err
+		return res, cpu, kib, err
 	}
-	tRes, tMem, err := storm(th, tc)
+	tRes, tCPU, tMem, err := storm(th, tc)
 	if err != nil {
 		return nil, err
 	}
-	mRes, mMem, err := storm(mq, anonCreds(p.devices))
+	mRes, mCPU, mMem, err := storm(mq, anonCreds(p.devices))
 	if err != nil {
 		return nil, err
 	}
 	rows = append(rows,
 		row{Key: "connect", Name: fmt.Sprintf("connect storm, %d clients", p.devices), Unit: "connects/s",
 			Thingo: tRes.rate(), Mosquitto: mRes.rate(), HigherBetter: true},
+		row{Name: "connect storm: server CPU per connect", Unit: "µs",
+			Thingo:    cpuPer(tCPU.server, tCPU.ok, int64(tRes.ok)),
+			Mosquitto: cpuPer(mCPU.server, mCPU.ok, int64(mRes.ok))},
+		row{Name: "connect storm: clients' CPU per connect", Unit: "µs",
+			Thingo:    cpuPer(tCPU.self, tCPU.ok, int64(tRes.ok)),
+			Mosquitto: cpuPer(mCPU.self, mCPU.ok, int64(mRes.ok))},
 		row{Key: "idle_memory", Name: fmt.Sprintf("idle memory, %d connections", p.devices), Unit: "KiB/conn",
 			Thingo: tMem, Mosquitto: mMem})
 
@@ -246,11 +254,11 @@ func runAll(ctx context.Context, p params, log io.Writer) ([]row, error) {
 		Thingo: tThr.rate(), Mosquitto: mThr.rate(), HigherBetter: true})
 	rows = append(rows,
 		row{Name: "throughput: server CPU per message", Unit: "µs",
-			Thingo:    perMessage(tThr.cpu.server, tThr.cpu.ok, tThr.msgs),
-			Mosquitto: perMessage(mThr.cpu.server, mThr.cpu.ok, mThr.msgs)},
+			Thingo:    cpuPer(tThr.cpu.server, tThr.cpu.ok, tThr.msgs),
+			Mosquitto: cpuPer(mThr.cpu.server, mThr.cpu.ok, mThr.msgs)},
 		row{Name: "throughput: clients' CPU per message", Unit: "µs",
-			Thingo:    perMessage(tThr.cpu.self, tThr.cpu.ok, tThr.msgs),
-			Mosquitto: perMessage(mThr.cpu.self, mThr.cpu.ok, mThr.msgs)})
+			Thingo:    cpuPer(tThr.cpu.self, tThr.cpu.ok, tThr.msgs),
+			Mosquitto: cpuPer(mThr.cpu.self, mThr.cpu.ok, mThr.msgs)})
 
 	logf(log, "thingo: latency at %.0f msg/s with %d control round trips", p.rate, p.controls)
 	type ctlOut struct {
