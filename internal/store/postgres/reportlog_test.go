@@ -18,31 +18,17 @@ import (
 // the previous version, which inserts into report_history without an id,
 // draws from the same sequence.
 func TestUpgradeReportLog(t *testing.T) {
-	u := freshSchemaURL(t)
 	ctx := context.Background()
-	c, err := pgx.Connect(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
-	migrateBelow(t, c, 10)
-	for _, r := range storetest.OldReports {
-		if _, err := c.Exec(ctx, `INSERT INTO report_history (id, product_id, device_name, ts, params)
-			VALUES ($1, $2, $3, $4, $5)`, r.ID, r.ProductID, r.DeviceName, r.TS, r.Params); err != nil {
-			t.Fatal(err)
+	s, c := openUpgraded(t, 10, func(exec func(string, ...any)) {
+		for _, r := range storetest.OldReports {
+			exec(`INSERT INTO report_history (id, product_id, device_name, ts, params)
+				VALUES ($1, $2, $3, $4, $5)`, r.ID, r.ProductID, r.DeviceName, r.TS, r.Params)
 		}
-	}
-	for _, v := range storetest.OldLatestValues {
-		if _, err := c.Exec(ctx, `INSERT INTO device_properties (product_id, device_name, property_id, value, updated_at)
-			VALUES ($1, $2, $3, $4, $5)`, v.ProductID, v.DeviceName, v.PropertyID, v.Value, v.UpdatedAt); err != nil {
-			t.Fatal(err)
+		for _, v := range storetest.OldLatestValues {
+			exec(`INSERT INTO device_properties (product_id, device_name, property_id, value, updated_at)
+				VALUES ($1, $2, $3, $4, $5)`, v.ProductID, v.DeviceName, v.PropertyID, v.Value, v.UpdatedAt)
 		}
-	}
-	s, err := postgres.Open(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	})
 	storetest.CheckUpgradedReports(t, s)
 
 	// A node of the previous version inserts into report_history directly.

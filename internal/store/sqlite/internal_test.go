@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -116,23 +115,12 @@ func TestAnonymousParams(t *testing.T) {
 // TestUpgradeReportHistory opens a database at schema version 8 holding
 // property_history rows with every migration and checks the old history.
 func TestUpgradeReportHistory(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "old.db")
-	write := migrateBelow(t, path, 9)
-	for _, r := range storetest.OldHistory {
-		if _, err := write.ExecContext(ctx, `INSERT INTO property_history (id, product_id, device_name, property_id, ts, value)
-			VALUES (?, ?, ?, ?, ?, ?)`, r.ID, r.ProductID, r.DeviceName, r.PropertyID, r.TS, r.Value); err != nil {
-			t.Fatal(err)
+	s := openUpgraded(t, 9, func(exec func(string, ...any)) {
+		for _, r := range storetest.OldHistory {
+			exec(`INSERT INTO property_history (id, product_id, device_name, property_id, ts, value)
+				VALUES (?, ?, ?, ?, ?, ?)`, r.ID, r.ProductID, r.DeviceName, r.PropertyID, r.TS, r.Value)
 		}
-	}
-	if err := write.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	})
 	storetest.CheckUpgradedHistory(t, s)
 }
 
@@ -198,12 +186,14 @@ func TestWriteStatementCache(t *testing.T) {
 	}
 }
 
-// migrateBelow creates the database at path with the migrations older than
-// version and returns its write connection, so that a test can fill the
-// tables of an old schema before Open upgrades it.
-func migrateBelow(t *testing.T, path string, version int64) *sql.DB {
+// openUpgraded creates a database at the schema below version (the older
+// migrations applied and recorded as the store would), lets fill insert the
+// rows of that schema through exec, and opens it with Open, which applies
+// the newer migrations. The store is closed when the test ends.
+func openUpgraded(t *testing.T, version int64, fill func(exec func(query string, args ...any))) *Store {
 	t.Helper()
 	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
 	write, err := openDB(ctx, path, []string{"journal_mode(WAL)", "foreign_keys(1)"}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -222,5 +212,19 @@ func migrateBelow(t *testing.T, path string, version int64) *sql.DB {
 	if err := sqlstore.Migrate(ctx, &poolDB{write: write, read: write}, old, ""); err != nil {
 		t.Fatal(err)
 	}
-	return write
+	fill(func(query string, args ...any) {
+		t.Helper()
+		if _, err := write.ExecContext(ctx, query, args...); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if err := write.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }

@@ -13,29 +13,16 @@ import (
 // report_history and device_properties rows with every migration: the old
 // rows read as before and staged reports take ids above them.
 func TestUpgradeReportLog(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "old.db")
-	write := migrateBelow(t, path, 10)
-	for _, r := range storetest.OldReports {
-		if _, err := write.ExecContext(ctx, `INSERT INTO report_history (id, product_id, device_name, ts, params)
-			VALUES (?, ?, ?, ?, ?)`, r.ID, r.ProductID, r.DeviceName, r.TS, r.Params); err != nil {
-			t.Fatal(err)
+	s := openUpgraded(t, 10, func(exec func(string, ...any)) {
+		for _, r := range storetest.OldReports {
+			exec(`INSERT INTO report_history (id, product_id, device_name, ts, params)
+				VALUES (?, ?, ?, ?, ?)`, r.ID, r.ProductID, r.DeviceName, r.TS, r.Params)
 		}
-	}
-	for _, v := range storetest.OldLatestValues {
-		if _, err := write.ExecContext(ctx, `INSERT INTO device_properties (product_id, device_name, property_id, value, updated_at)
-			VALUES (?, ?, ?, ?, ?)`, v.ProductID, v.DeviceName, v.PropertyID, v.Value, v.UpdatedAt); err != nil {
-			t.Fatal(err)
+		for _, v := range storetest.OldLatestValues {
+			exec(`INSERT INTO device_properties (product_id, device_name, property_id, value, updated_at)
+				VALUES (?, ?, ?, ?, ?)`, v.ProductID, v.DeviceName, v.PropertyID, v.Value, v.UpdatedAt)
 		}
-	}
-	if err := write.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	})
 	storetest.CheckUpgradedReports(t, s)
 }
 
