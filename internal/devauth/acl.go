@@ -71,9 +71,6 @@ type template struct {
 	pub, sub bool
 }
 
-// thingKinds are the kinds of the $thing/up and $thing/down topics.
-var thingKinds = [...]string{"property", "event", "action", "service", "raw"}
-
 // NewACL compiles the permissions of device pid/dn. gateway grants the
 // $gateway topics; policies are the product's custom topics (policies of
 // another product, and names that are empty, contain wildcards or empty
